@@ -1,0 +1,71 @@
+"""Training callbacks: a progress bar with returns and speed, and hyperparameters for TensorBoard."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import HParam
+from tqdm.auto import tqdm
+
+
+class ProgressCallback(BaseCallback):
+    """A tqdm bar over the step budget showing episodes, mean return (last 100) and steps/s."""
+
+    def __init__(self, total_timesteps: int, description: str = "training") -> None:
+        super().__init__()
+        self.total_timesteps = total_timesteps
+        self.description = description
+        self.bar: tqdm | None = None
+        self.episodes = 0
+        self._shown_steps = 0
+        self._start = 0.0
+        self._last_postfix = 0.0
+
+    def _on_training_start(self) -> None:
+        self._start = time.perf_counter()
+        self._shown_steps = self.num_timesteps
+        self.bar = tqdm(total=self.total_timesteps, initial=self.num_timesteps, desc=self.description,
+                        unit="step", dynamic_ncols=True, mininterval=0.25)
+
+    def _on_step(self) -> bool:
+        self.episodes += int(np.sum(self.locals.get("dones", 0)))
+        now = time.perf_counter()
+        if now - self._last_postfix > 0.25:
+            self._refresh(now)
+        return True
+
+    def _refresh(self, now: float) -> None:
+        assert self.bar is not None
+        self.bar.update(self.num_timesteps - self._shown_steps)
+        self._shown_steps = self.num_timesteps
+        returns = [info["r"] for info in self.model.ep_info_buffer]
+        speed = (self.num_timesteps - self.bar.initial) / max(now - self._start, 1e-9)
+        self.bar.set_postfix(episodes=self.episodes,
+                             mean_return=f"{np.mean(returns):.1f}" if returns else "-",
+                             steps_per_s=f"{speed:,.0f}", refresh=False)
+        self._last_postfix = now
+
+    def _on_training_end(self) -> None:
+        if self.bar is not None:
+            self._refresh(time.perf_counter())
+            self.bar.close()
+
+
+class HyperparamCallback(BaseCallback):
+    """Writes the run's hyperparameters to TensorBoard's HPARAMS tab, linked to the eval metric."""
+
+    def __init__(self, hyperparams: dict[str, Any]) -> None:
+        super().__init__()
+        self.hyperparams = hyperparams
+
+    def _on_training_start(self) -> None:
+        flat = {key: value if isinstance(value, (int, float, str, bool)) else str(value)
+                for key, value in self.hyperparams.items()}
+        metrics = {"eval/mean_reward": 0.0, "rollout/ep_rew_mean": 0.0}
+        self.logger.record("hparams", HParam(flat, metrics), exclude=("stdout", "log", "json", "csv"))
+
+    def _on_step(self) -> bool:
+        return True

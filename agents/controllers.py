@@ -1,0 +1,93 @@
+"""Controllers: agents behind the `core.control.Controller` interface.
+
+A controller returns a `Decision`: the action, and what it can show about why (action
+probabilities, Q-values, a value estimate), so the viewer never reaches into stable-baselines3.
+Controllers also offer stable-baselines3's batch `predict`, so evaluation can run them on VecEnvs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3 import DQN
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.distributions import CategoricalDistribution
+from stable_baselines3.common.policies import ActorCriticPolicy
+
+from agents.normalization import ObservationNormalizer
+from core.control import Decision
+
+
+class RandomController:
+    """Uniformly random actions: the baseline every agent must beat."""
+
+    def __init__(self, action_space: gym.Space, seed: int | None = None) -> None:
+        self.name = "random"
+        self.action_space = action_space
+        self.action_space.seed(seed)
+
+    def reset(self) -> None:
+        pass
+
+    def decide(self, observation: np.ndarray) -> Decision:
+        return Decision(self.action_space.sample())
+
+    def predict(self, observations: np.ndarray, state: Any = None, episode_start: Any = None,
+                deterministic: bool = True) -> tuple[np.ndarray, Any]:
+        return np.stack([self.action_space.sample() for _ in range(len(observations))]), None
+
+
+class ModelController:
+    """A trained stable-baselines3 model, with its observation statistics when it used any.
+
+    Args:
+        model: The trained algorithm.
+        name: The agent's name, for display.
+        normalizer: Observation statistics to apply before the model sees an observation.
+        deterministic: Act greedily (the default for watching and evaluating).
+    """
+
+    def __init__(self, model: BaseAlgorithm, name: str, normalizer: ObservationNormalizer | None = None,
+                 deterministic: bool = True) -> None:
+        self.model = model
+        self.name = name
+        self.normalizer = normalizer
+        self.deterministic = deterministic
+
+    def reset(self) -> None:
+        pass
+
+    def predict(self, observations: np.ndarray, state: Any = None, episode_start: Any = None,
+                deterministic: bool = True) -> tuple[np.ndarray, Any]:
+        # Evaluation envs apply the normaliser themselves (VecNormalize), so observations arrive ready.
+        return self.model.predict(observations, state, episode_start, deterministic)
+
+    def decide(self, observation: np.ndarray) -> Decision:
+        if self.normalizer is not None:
+            observation = self.normalizer(observation)
+        action, _ = self.model.predict(observation, deterministic=self.deterministic)
+        decision = Decision(action.item() if np.ndim(action) == 0 else action)
+        with torch.no_grad():
+            self._explain(observation, action, decision)
+        return decision
+
+    def _explain(self, observation: np.ndarray, action: np.ndarray, decision: Decision) -> None:
+        """Fill in probabilities, Q-values and the value estimate where the algorithm has them."""
+        policy = self.model.policy
+        obs_tensor, _ = policy.obs_to_tensor(observation)
+        if isinstance(self.model, DQN):
+            q_values = policy.q_net(obs_tensor)[0]
+            decision.q_values = q_values.cpu().numpy()
+            decision.value = float(q_values.max())
+        elif isinstance(policy, ActorCriticPolicy):
+            distribution = policy.get_distribution(obs_tensor)
+            if isinstance(distribution, CategoricalDistribution):
+                decision.probabilities = distribution.distribution.probs[0].cpu().numpy()
+            decision.value = float(policy.predict_values(obs_tensor)[0, 0])
+        elif hasattr(policy, "critic") and hasattr(policy, "scale_action"):  # SAC, TD3
+            scaled = torch.as_tensor(policy.scale_action(np.asarray(action)), device=obs_tensor.device)
+            q_values = policy.critic(obs_tensor, scaled.reshape(1, -1).float())
+            decision.value = float(torch.min(torch.cat(q_values, dim=1)))

@@ -1,0 +1,99 @@
+"""Training an agent: envs, model, callbacks (progress, TensorBoard, stop-when-solved), saving."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import EvalCallback, StopTrainingOnRewardThreshold
+
+from agents.build import build_model
+from agents.callbacks import HyperparamCallback, ProgressCallback
+from agents.normalization import ObservationNormalizer
+from agents.registry import AgentSpec
+from agents.storage import save_model
+from core.device import use_single_cpu_thread_for_small_models
+from core.seeding import seed_everything
+from envs.factory import make_vector_env, normalized
+
+
+@dataclass
+class TrainingResult:
+    """What a training run produced."""
+
+    model: BaseAlgorithm
+    normalizer: ObservationNormalizer | None
+    model_path: Path
+    timesteps: int
+    seconds: float
+    solved: bool
+    best_eval_return: float | None
+
+
+def normalize_settings(hyperparams: dict[str, Any]) -> dict[str, Any] | None:
+    """VecNormalize keyword arguments from the `normalize` preset key (true, false or a mapping)."""
+    setting = hyperparams.get("normalize")
+    if not setting:
+        return None
+    return dict(setting) if isinstance(setting, dict) else {"norm_obs": True, "norm_reward": True}
+
+
+def train(
+    spec: AgentSpec,
+    env_id: str,
+    hyperparams: dict[str, Any],
+    solved_at: float | None,
+    seed: int,
+    device: torch.device,
+    run_dir: Path,
+    progress: bool = True,
+) -> TrainingResult:
+    """Train `spec` on `env_id` until solved or out of budget, then save the model in `run_dir`.
+
+    Args:
+        spec: The agent.
+        env_id: The Gymnasium id.
+        hyperparams: The effective, validated hyperparameters.
+        solved_at: Stop once the evaluation mean return reaches this; None trains the whole budget.
+        seed: Seeds torch, NumPy, the envs and the evaluation envs.
+        device: Where the networks live.
+        run_dir: The run folder (TensorBoard events and the model go here).
+        progress: Show the progress bar.
+    """
+    start = time.perf_counter()
+    seed_everything(seed)
+    use_single_cpu_thread_for_small_models(device, small_model="Cnn" not in hyperparams.get("policy", ""))
+    gamma = float(hyperparams.get("gamma", 0.99))
+    norm = normalize_settings(hyperparams)
+    env = normalized(make_vector_env(env_id, hyperparams["n_envs"], seed), norm, gamma, training=True)
+    eval_episodes = hyperparams["eval_episodes"]
+    eval_env = normalized(make_vector_env(env_id, eval_episodes, seed + 10_000), norm, gamma, training=False)
+    model = build_model(spec, hyperparams, env, seed, device, tensorboard_log=str(run_dir))
+
+    stop = StopTrainingOnRewardThreshold(solved_at, verbose=0) if solved_at is not None else None
+    evaluation = EvalCallback(eval_env, callback_on_new_best=stop, n_eval_episodes=eval_episodes,
+                              eval_freq=max(hyperparams["eval_every"] // hyperparams["n_envs"], 1),
+                              deterministic=True, verbose=0, warn=False)
+    callbacks = [HyperparamCallback(hyperparams), evaluation]
+    if progress:
+        callbacks.append(ProgressCallback(hyperparams["n_timesteps"], f"{spec.name} on {env_id}"))
+    model.learn(total_timesteps=hyperparams["n_timesteps"], callback=callbacks, tb_log_name="tensorboard")
+
+    normalizer = ObservationNormalizer.from_vec_env(env)
+    model_path = save_model(run_dir, model, normalizer)
+    env.close()
+    eval_env.close()
+    best = evaluation.best_mean_reward
+    return TrainingResult(
+        model=model,
+        normalizer=normalizer,
+        model_path=model_path,
+        timesteps=model.num_timesteps,
+        seconds=time.perf_counter() - start,
+        solved=solved_at is not None and best >= solved_at,
+        best_eval_return=None if best == float("-inf") else float(best),
+    )

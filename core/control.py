@@ -1,0 +1,37 @@
+"""The one small interface between agents and whatever runs them (the viewer, evaluation)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+
+@dataclass
+class Decision:
+    """What an agent chose, and what it can show about the choice.
+
+    Args:
+        action: The action to take.
+        probabilities: Action probabilities (discrete policies).
+        q_values: Action values (Q-learning agents).
+        value: The agent's estimate of the return to come.
+    """
+
+    action: Any
+    probabilities: np.ndarray | None = None
+    q_values: np.ndarray | None = None
+    value: float | None = None
+
+
+class Controller(Protocol):
+    """Anything that can act in an env, one observation at a time."""
+
+    name: str
+
+    def reset(self) -> None:
+        """Forget any per-episode state; called at every episode start."""
+
+    def decide(self, observation: np.ndarray) -> Decision:
+        """Choose the action for one observation."""

@@ -1,0 +1,88 @@
+"""The catalog: short, case-insensitive names for the built-in worlds, and env-id resolution."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+
+from core.errors import PlaygroundError
+from core.registry import Registry, did_you_mean
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One built-in world.
+
+    Args:
+        name: The short name users type (`CartPole`).
+        env_id: The Gymnasium id it stands for (`CartPole-v1`).
+        kind: A family name used to pick defaults (`classic`, `box2d`, ...).
+        needs_module: A module that must be importable for the env to work, with its install hint.
+        action_labels: Names of the discrete actions, for the heads-up display.
+    """
+
+    name: str
+    env_id: str
+    kind: str = "classic"
+    needs_module: tuple[str, str] | None = None
+    action_labels: tuple[str, ...] = ()
+
+    def missing_requirement(self) -> str | None:
+        """A hint naming what to install, or None when the env can be made."""
+        if self.needs_module and importlib.util.find_spec(self.needs_module[0]) is None:
+            return self.needs_module[1]
+        return None
+
+
+BOX2D = ("Box2D", "pip install box2d")
+
+CATALOG: Registry[CatalogEntry] = Registry("environment")
+for _entry in (
+    CatalogEntry("CartPole", "CartPole-v1", action_labels=("left", "right")),
+    CatalogEntry("Acrobot", "Acrobot-v1", action_labels=("torque -1", "none", "torque +1")),
+    CatalogEntry("MountainCar", "MountainCar-v0", action_labels=("left", "none", "right")),
+    CatalogEntry("MountainCarContinuous", "MountainCarContinuous-v0"),
+    CatalogEntry("Pendulum", "Pendulum-v1"),
+    CatalogEntry("LunarLander", "LunarLander-v3", kind="box2d", needs_module=BOX2D,
+                 action_labels=("none", "left eng", "main eng", "right eng")),
+    CatalogEntry("LunarLanderContinuous", "LunarLanderContinuous-v3", kind="box2d", needs_module=BOX2D),
+):
+    CATALOG.register(_entry.name, _entry)
+
+
+def catalog_entry_for_id(env_id: str) -> CatalogEntry | None:
+    """The catalog entry whose Gymnasium id is `env_id`, if any."""
+    return next((entry for _, entry in CATALOG.items() if entry.env_id == env_id), None)
+
+
+def resolve_env_id(name: str) -> str:
+    """Turn a short name or any registered Gymnasium id into a Gymnasium id that can be made.
+
+    Args:
+        name: `CartPole`, `cartpole`, `CartPole-v1`, `ALE/Pong-v5`, ...
+
+    Returns:
+        The Gymnasium id.
+
+    Raises:
+        PlaygroundError: For an unknown name (with a suggestion) or a missing optional install.
+    """
+    import gymnasium as gym
+
+    entry = CATALOG.find(name)
+    if entry is None:
+        registered = {env_id.lower(): env_id for env_id in gym.envs.registry}
+        env_id = registered.get(name.lower())
+        if env_id is None:
+            known = [*CATALOG.names(), *gym.envs.registry]
+            raise PlaygroundError(
+                f"unknown environment {name!r}.{did_you_mean(name, known)} "
+                "Run `python play.py --env list` to see the catalog, or pass any registered Gymnasium id."
+            )
+        entry = catalog_entry_for_id(env_id)
+        if entry is None:
+            return env_id
+    hint = entry.missing_requirement()
+    if hint:
+        raise PlaygroundError(f"{entry.name} needs {entry.needs_module[0]}, which is not installed: run `{hint}`.")
+    return entry.env_id

@@ -1,0 +1,55 @@
+"""Vectorised env factories for training and evaluation, and single envs for rendering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor, VecNormalize
+
+from core.errors import PlaygroundError
+from envs.vector import GymnasiumVecEnv, SameStepCartPoleVectorEnv
+
+
+def make_env(env_id: str, render_mode: str | None = None, **env_kwargs: Any) -> gym.Env:
+    """One Gymnasium env, with a clear error when it cannot be made."""
+    try:
+        return gym.make(env_id, render_mode=render_mode, **env_kwargs)
+    except gym.error.DependencyNotInstalled as error:
+        raise PlaygroundError(f"{env_id} cannot start: {error}") from None
+    except (gym.error.Error, TypeError) as error:
+        raise PlaygroundError(f"{env_id} cannot be made: {error}") from None
+
+
+def make_vector_env(env_id: str, n_envs: int, seed: int, env_kwargs: dict[str, Any] | None = None) -> VecEnv:
+    """`n_envs` copies of an env as an SB3 VecEnv with episode statistics (VecMonitor / Monitor).
+
+    CartPole-v1 runs on Gymnasium's NumPy-batched CartPole, one call per step for all copies;
+    every other env runs as a DummyVecEnv of Monitor-wrapped Gymnasium envs.
+    """
+    env_kwargs = env_kwargs or {}
+    if env_id == "CartPole-v1" and not env_kwargs:
+        vec_env: VecEnv = VecMonitor(GymnasiumVecEnv(SameStepCartPoleVectorEnv(num_envs=n_envs)))
+    else:
+        make_env(env_id, **env_kwargs).close()  # fail early with a clear message
+        vec_env = make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs, vec_env_cls=DummyVecEnv)
+    vec_env.seed(seed)
+    return vec_env
+
+
+def normalized(vec_env: VecEnv, settings: dict[str, Any] | None, gamma: float, training: bool) -> VecEnv:
+    """Wrap `vec_env` in VecNormalize when `settings` asks for it.
+
+    Args:
+        vec_env: The env to wrap.
+        settings: VecNormalize keyword arguments (norm_obs, norm_reward, clip_obs, ...), or None for none.
+        gamma: The discount, for reward normalisation.
+        training: False for evaluation envs: statistics frozen and rewards left raw.
+    """
+    if settings is None:
+        return vec_env
+    kwargs = {**settings, "gamma": gamma}
+    if not training:
+        kwargs.update(training=False, norm_reward=False)
+    return VecNormalize(vec_env, **kwargs)

@@ -1,0 +1,212 @@
+"""Agent Playground's front door: train an agent (or reuse one), then watch it play.
+
+    python play.py --agent ppo --env CartPole
+    python play.py --env list
+
+This file parses the command line, dispatches and prints; the work happens in agents/, envs/
+and viewer/. `python play.py --help` imports no torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from agents.registry import AGENTS
+from core.device import DEVICE_CHOICES
+from core.errors import PlaygroundError
+
+RENDER_CHOICES = ("auto", "human", "video", "none")
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, with its usage errors as one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise PlaygroundError(f"{message} (see python play.py --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = ArgumentParser(
+        description="Train a reinforcement-learning agent (or reuse the one trained before), then watch it play.",
+        epilog="Examples: python play.py --agent ppo --env CartPole | python play.py --agent dqn --env CartPole "
+               "--render none --episodes 100 | python play.py --env list",
+    )
+    agents = ", ".join(f"{name} ({spec.summary})" for name, spec in AGENTS.items())
+    parser.add_argument("--agent", metavar="NAME", help=f"the agent (default ppo): {agents}")
+    parser.add_argument("--env", metavar="NAME",
+                        help="a catalog name (CartPole, case-insensitive) or any Gymnasium id; `list` shows the catalog")
+    parser.add_argument("--list", action="store_true", help="print the env catalog and exit")
+    parser.add_argument("--seed", type=int, default=0, help="seed for training and play (default 0)")
+    parser.add_argument("--timesteps", type=int, metavar="N", help="training budget cap in env steps")
+    parser.add_argument("--episodes", type=int, default=3, metavar="N", help="episodes to show or evaluate (default 3)")
+    parser.add_argument("--render", choices=RENDER_CHOICES, default="auto",
+                        help="human: a window; video: a file in the run folder; none: only evaluate; "
+                             "auto (default): a window when there is a display, else video")
+    parser.add_argument("--device", default="auto", metavar="|".join(DEVICE_CHOICES),
+                        help="auto picks CUDA for CNN policies when present, the CPU for small MLPs")
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where runs are kept")
+    parser.add_argument("--retrain", action="store_true", help="train anew even if a trained agent exists")
+    parser.add_argument("--load", metavar="PATH", help="play a saved model (a run folder or its model.zip)")
+    parser.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a preset hyperparameter, e.g. --hp learning_rate=0.001 (repeatable)")
+    parser.add_argument("--json", action="store_true", help="print one JSON summary as the last line")
+    parser.add_argument("--no-progress", action="store_true", help="hide the training progress bar")
+    return parser
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse values argparse lets through."""
+    if args.episodes < 1:
+        raise PlaygroundError(f"--episodes {args.episodes}: must be at least 1.")
+    if args.timesteps is not None and args.timesteps < 1:
+        raise PlaygroundError(f"--timesteps {args.timesteps}: must be at least 1.")
+    if args.device.lower() not in DEVICE_CHOICES and not args.device.lower().startswith("cuda:"):
+        raise PlaygroundError(f"--device {args.device!r}: choose one of {', '.join(DEVICE_CHOICES)}.")
+    if args.agent is not None:
+        AGENTS.get(args.agent)
+
+
+def print_catalog() -> None:
+    """Print the built-in envs with their spaces and the agents that fit them."""
+    from agents.registry import fitting_agents
+    from agents.session import env_spaces
+    from envs.catalog import CATALOG
+
+    print(f"{'name':<23}{'Gymnasium id':<27}{'observation':<30}{'action':<24}agents")
+    for name, entry in CATALOG.items():
+        missing = entry.missing_requirement()
+        if missing:
+            print(f"{name:<23}{entry.env_id:<27}(needs {entry.needs_module[0]}: {missing})")
+            continue
+        observation_space, action_space = env_spaces(entry.env_id)
+        print(f"{name:<23}{entry.env_id:<27}{_space(observation_space):<30}{_space(action_space):<24}"
+              f"{', '.join(fitting_agents(action_space))}")
+    print("Any other registered Gymnasium id works too, e.g. --env Taxi-v3.")
+
+
+def _space(space: Any) -> str:
+    shape = getattr(space, "shape", None)
+    if type(space).__name__ == "Discrete":
+        return f"Discrete({space.n})"
+    return f"{type(space).__name__}{tuple(shape) if shape else ''}"
+
+
+def choose_render(requested: str, say: Any) -> str:
+    """The render mode that can actually run here: windows need a display, else video."""
+    if requested in ("none", "video"):
+        return requested
+    from viewer.display import has_real_display, window_possible
+
+    if requested == "auto":
+        return "human" if has_real_display() else "video"
+    if window_possible():
+        return "human"
+    say("No display here: recording the episodes to a video file instead of opening a window.")
+    return "video"
+
+
+def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
+    """Prepare the agent, then show, record or evaluate its episodes; returns the JSON summary."""
+    from agents.evaluation import evaluate, summarize
+    from agents.session import SessionOptions, prepare
+
+    say = _say_to(sys.stdout)
+    render = choose_render(args.render, say)
+    if (args.agent or "").lower() == "human" and render != "human":
+        raise PlaygroundError("the human agent needs a window, and there is no display here. "
+                              "Run it on a machine with a screen.")
+    options = SessionOptions(agent=args.agent, env=args.env, seed=args.seed, timesteps=args.timesteps,
+                             device=args.device, runs_dir=args.runs_dir, retrain=args.retrain, load=args.load,
+                             hp=args.hp, progress=not args.no_progress, argv=["play.py", *argv])
+    prepared = prepare(options, say)
+    video = None
+    if render == "none":
+        returns = evaluate(prepared.controller, prepared.env_id, args.episodes, args.seed + 20_000,
+                           prepared.normalizer)
+    else:
+        returns, video = show(prepared, args, render)
+    for index, episode_return in enumerate(returns, start=1):
+        say(f"episode {index}: return {episode_return:.1f}")
+    stats = summarize(returns) if returns else {"mean": None, "std": None, "min": None, "max": None}
+    if returns:
+        say(f"mean return {stats['mean']:.1f} ± {stats['std']:.1f} over {len(returns)} episodes")
+    if video:
+        say(f"video: {video}")
+    return {
+        "env_id": prepared.env_id, "agent": prepared.spec.name,
+        "model_path": str(prepared.model_path) if prepared.model_path else None,
+        "run_dir": str(prepared.run_dir) if prepared.run_dir else None,
+        "trained": prepared.trained, "reused": prepared.reused, "solved": prepared.solved,
+        "train_seconds": round(prepared.train_seconds, 3), "timesteps": prepared.timesteps,
+        "episodes": len(returns), "returns": returns, "video": str(video) if video else None,
+        **{f"{key}_return": value for key, value in stats.items()},
+    }
+
+
+def show(prepared: Any, args: argparse.Namespace, render: str) -> tuple[list[float], Path | None]:
+    """Play episodes in a window, or record them to a video in the run folder."""
+    import time
+
+    from core.runs import new_run_dir
+    from envs.catalog import catalog_entry_for_id
+    from envs.factory import make_env
+    from viewer.hud import HudState
+    from viewer.keymaps import HumanController, keymap_for
+    from viewer.window import Viewer, ViewerOptions
+
+    env = make_env(prepared.env_id, render_mode="rgb_array")
+    controller, help_lines = prepared.controller, []
+    if prepared.spec.name == "human":
+        keymap = keymap_for(prepared.env_id, env.action_space)
+        controller, help_lines = HumanController(keymap), keymap.help_lines()
+    record_to = None
+    if render == "video":
+        folder = prepared.run_dir or new_run_dir(args.runs_dir, prepared.env_id, prepared.spec.name)
+        record_to = folder / "videos" / f"play-{time.strftime('%Y%m%d-%H%M%S')}.mp4"
+    entry = catalog_entry_for_id(prepared.env_id)
+    state = HudState(agent=prepared.spec.name, env_id=prepared.env_id, episodes=args.episodes,
+                     action_labels=list(entry.action_labels) if entry and entry.action_labels else None,
+                     help_lines=help_lines)
+    viewer = Viewer(env, controller, state, ViewerOptions(window=render == "human", record_to=record_to))
+    try:
+        returns = viewer.run(args.episodes, seed=args.seed + 30_000)
+    finally:
+        video = viewer.close()
+    return returns, video
+
+
+def _say_to(stream: Any) -> Any:
+    def say(message: str) -> None:
+        print(message, file=stream, flush=True)
+
+    return say
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = build_parser().parse_args(argv)
+        if args.list or (args.env or "").lower() == "list":
+            print_catalog()
+            return 0
+        check_arguments(args)
+        summary = run(args, argv)
+    except PlaygroundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    if args.json:
+        print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

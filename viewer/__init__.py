@@ -1,0 +1,1 @@
+"""The window: one pygame viewer with a heads-up display, human input and video recording."""

@@ -1,0 +1,101 @@
+"""The heads-up display: what the agent is doing, drawn beside the game frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pygame
+
+from core.control import Decision
+
+BACKGROUND = (22, 24, 30)
+TEXT = (230, 232, 236)
+MUTED = (140, 146, 160)
+ACCENT = (90, 170, 255)
+CHOSEN = (255, 190, 70)
+PANEL_WIDTH = 300
+
+
+@dataclass
+class HudState:
+    """Everything the HUD shows for the current frame."""
+
+    agent: str
+    env_id: str
+    episodes: int
+    episode: int = 1
+    step: int = 0
+    episode_return: float = 0.0
+    decision: Decision | None = None
+    action_labels: list[str] | None = None
+    finished_returns: list[float] = field(default_factory=list)
+    help_lines: list[str] = field(default_factory=list)
+
+
+def format_action(action: object, labels: list[str] | None) -> str:
+    """A short text for an action: its label when known, else its value."""
+    if isinstance(action, (int, np.integer)) and labels and 0 <= int(action) < len(labels):
+        return f"{int(action)} ({labels[int(action)]})"
+    if isinstance(action, np.ndarray):
+        return np.array2string(action, precision=2, suppress_small=True)
+    return str(action)
+
+
+class Hud:
+    """Draws a `HudState` into a panel; fonts are made once."""
+
+    def __init__(self) -> None:
+        pygame.font.init()
+        self.font = pygame.font.Font(None, 22)
+        self.small = pygame.font.Font(None, 18)
+
+    def draw(self, surface: pygame.Surface, rect: pygame.Rect, state: HudState) -> None:
+        """Render the panel into `rect` of `surface`."""
+        surface.fill(BACKGROUND, rect)
+        x, y = rect.x + 12, rect.y + 10
+        y = self._line(surface, f"{state.agent}  on  {state.env_id}", x, y, ACCENT)
+        y = self._line(surface, f"episode {state.episode}/{state.episodes}    step {state.step}", x, y)
+        y = self._line(surface, f"return {state.episode_return:.1f}", x, y)
+        decision = state.decision
+        if decision is not None:
+            y = self._line(surface, f"action {format_action(decision.action, state.action_labels)}", x, y)
+            if decision.value is not None:
+                y = self._line(surface, f"value estimate {decision.value:.2f}", x, y)
+            if decision.probabilities is not None:
+                y = self._bars(surface, "action probabilities", decision.probabilities, decision.action,
+                               state.action_labels, x, y + 4, rect.width - 24, normalized=True)
+            if decision.q_values is not None:
+                y = self._bars(surface, "Q-values", decision.q_values, decision.action,
+                               state.action_labels, x, y + 4, rect.width - 24, normalized=False)
+        if state.finished_returns:
+            shown = ", ".join(f"{r:.0f}" for r in state.finished_returns[-6:])
+            y = self._line(surface, f"returns: {shown}", x, y + 6, MUTED, self.small)
+        y = max(y + 8, rect.bottom - 18 * (len(state.help_lines) + 1) - 8)
+        y = self._line(surface, "keys", x, y, MUTED, self.small)
+        for line in state.help_lines:
+            y = self._line(surface, line, x, y, MUTED, self.small)
+
+    def _line(self, surface: pygame.Surface, text: str, x: int, y: int, colour: tuple = TEXT,
+              font: pygame.font.Font | None = None) -> int:
+        font = font or self.font
+        surface.blit(font.render(text, True, colour), (x, y))
+        return y + font.get_linesize() + 2
+
+    def _bars(self, surface: pygame.Surface, title: str, values: np.ndarray, chosen: object,
+              labels: list[str] | None, x: int, y: int, width: int, normalized: bool) -> int:
+        """One horizontal bar per action; the chosen one highlighted."""
+        y = self._line(surface, title, x, y, MUTED, self.small)
+        values = np.asarray(values, dtype=np.float64).ravel()
+        low, high = (0.0, 1.0) if normalized else (float(values.min()), float(values.max()))
+        span = high - low if high > low else 1.0
+        label_width = 70
+        for index, value in enumerate(values[:12]):
+            label = labels[index] if labels and index < len(labels) else str(index)
+            colour = CHOSEN if isinstance(chosen, (int, np.integer)) and int(chosen) == index else ACCENT
+            surface.blit(self.small.render(label[:10], True, TEXT), (x, y))
+            bar = int((width - label_width - 50) * (0.08 + 0.92 * (value - low) / span))
+            pygame.draw.rect(surface, colour, (x + label_width, y + 2, max(bar, 2), 11))
+            surface.blit(self.small.render(f"{value:.2f}", True, TEXT), (x + label_width + bar + 4, y))
+            y += 16
+        return y + 2
