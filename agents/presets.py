@@ -92,7 +92,7 @@ def _type_name(types: tuple[type, ...]) -> str:
     return " or ".join("mapping" if t is dict else "number" if t is float else t.__name__ for t in types)
 
 
-def _check_type(key: str, value: Any, accepted: tuple[type, ...]) -> Any:
+def _check_type(key: str, value: Any, accepted: tuple[type, ...], origin: str) -> Any:
     """Return `value` (ints widened to float where a float is expected) or raise a PlaygroundError."""
     if value is None:
         return value
@@ -103,7 +103,9 @@ def _check_type(key: str, value: Any, accepted: tuple[type, ...]) -> Any:
     else:
         ok = isinstance(value, accepted)
     if not ok:
-        raise PlaygroundError(f"--hp {key}={value!r}: expected a {_type_name(accepted)}, got {type(value).__name__}.")
+        raise PlaygroundError(
+            f"{origin} {key}={value!r}: expected a {_type_name(accepted)}, got {type(value).__name__}."
+        )
     return value
 
 
@@ -115,12 +117,14 @@ def _accepted_types(key: str, default: Any) -> tuple[type, ...] | None:
         return (float, str)
     if key == "policy_kwargs":
         return (dict,)
+    if key == "ent_coef":  # a number, or "auto" / "auto_0.1" for SAC
+        return (float, str)
     if isinstance(default, bool):
         return (bool,)
     if isinstance(default, int):
         return (int,)
     if isinstance(default, float):
-        return (float, str) if key == "ent_coef" else (float,)
+        return (float,)
     if isinstance(default, (str, tuple)):
         return (type(default), int, list) if key == "train_freq" else (type(default),)
     return None
@@ -150,7 +154,7 @@ def validate(hyperparams: dict[str, Any], algorithm_class: type, origin: str) ->
             cleaned[key] = value
             continue
         accepted = _accepted_types(key, parameters.get(key))
-        cleaned[key] = _check_type(key, value, accepted) if accepted else value
+        cleaned[key] = _check_type(key, value, accepted, origin) if accepted else value
         if key in SCHEDULABLE and isinstance(value, str) and not _is_schedule(value):
             raise PlaygroundError(f"{origin}: {key}={value!r}: write a number or a linear schedule like lin_0.001.")
     return cleaned

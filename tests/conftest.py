@@ -1,0 +1,54 @@
+"""Shared test set-up: no display, no audio, no network; helpers to run the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def headless_env() -> dict[str, str]:
+    """The environment of a machine with no display at all (SSH, CI)."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("SDL_VIDEODRIVER", "DISPLAY", "WAYLAND_DISPLAY")}
+    env["SDL_AUDIODRIVER"] = "dummy"
+    return env
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run `python play.py ARGS` in a fresh process."""
+    return subprocess.run([sys.executable, str(ROOT / "play.py"), *args], cwd=cwd or ROOT, env=env or os.environ.copy(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def last_json(completed: subprocess.CompletedProcess) -> dict:
+    """The JSON object printed as the last line of stdout."""
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def assert_user_error(completed: subprocess.CompletedProcess, *fragments: str) -> str:
+    """A one-line error on stderr, exit code 2, no traceback, naming every fragment."""
+    assert completed.returncode == 2, (completed.returncode, completed.stdout[-2000:], completed.stderr[-2000:])
+    lines = [line for line in completed.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in completed.stderr, completed.stderr
+    assert len(lines) == 1, completed.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def runs_dir(tmp_path: Path) -> Path:
+    return tmp_path / "runs"
