@@ -84,8 +84,18 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
         except yaml.YAMLError:
             raise PlaygroundError(f"--hp {pair!r}: the value {text!r} cannot be parsed. Quote strings, "
                                   "write lists as [64, 64].") from None
-        overrides[key] = value
+        overrides[key] = _number_if_numeric(value)
     return overrides
+
+
+def _number_if_numeric(value: Any) -> Any:
+    """YAML 1.1 reads `1e-3` as a string; users mean the number."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _type_name(types: tuple[type, ...]) -> str:

@@ -51,6 +51,8 @@ class Viewer:
         self.clock = pygame.time.Clock()
         self.recorder = VideoWriter(options.record_to, self.fps) if options.record_to else None
         self.quit = False
+        if options.window:
+            pygame.display.init()
 
     def run(self, episodes: int, seed: int | None) -> list[float]:
         """Play up to `episodes` episodes; returns the returns of those that finished."""
@@ -111,7 +113,6 @@ class Viewer:
         if self.canvas is None:
             size = (width + PANEL_WIDTH, GAME_HEIGHT)
             if self.options.window:
-                pygame.display.init()
                 self.screen = pygame.display.set_mode(size)
                 pygame.display.set_caption(f"Agent Playground: {self.state.agent} on {self.state.env_id}")
             self.canvas = pygame.Surface(size)

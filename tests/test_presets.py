@@ -1,0 +1,64 @@
+"""Preset files and `--hp` overrides: safe YAML, validation, resolution order."""
+
+from __future__ import annotations
+
+import pytest
+from stable_baselines3 import DQN, PPO, SAC
+
+from agents.build import algorithm_kwargs, schedule
+from agents.presets import parse_overrides, preset_for, read_preset_file, resolve_hyperparams
+from core.errors import PlaygroundError
+
+
+def test_resolution_order_command_line_over_env_over_default():
+    hyperparams = resolve_hyperparams("ppo", "CartPole-v1", PPO, ["n_epochs=3"])
+    assert hyperparams["n_epochs"] == 3                      # --hp
+    assert hyperparams["gae_lambda"] == 0.8                  # CartPole-v1 entry
+    assert hyperparams["eval_episodes"] == 20                # default entry
+    assert resolve_hyperparams("ppo", "Taxi-v3", PPO, [])["n_timesteps"] == read_preset_file("ppo")["default"][
+        "n_timesteps"]
+
+
+def test_overrides_are_yaml_values_never_code():
+    assert parse_overrides(["net=[64, 64]", "flag=true", "lr=1e-3", "name=abc"]) == {
+        "net": [64, 64], "flag": True, "lr": 1e-3, "name": "abc"}
+    assert parse_overrides(["x=__import__('os').system('echo hi')"])["x"] == "__import__('os').system('echo hi')"
+    with pytest.raises(PlaygroundError, match="cannot be parsed"):
+        parse_overrides(["x=[1, 2"])
+
+
+def test_policy_kwargs_sub_keys_merge():
+    hyperparams = resolve_hyperparams("dqn", "CartPole-v1", DQN, ["policy_kwargs.net_arch=[32]"])
+    assert hyperparams["policy_kwargs"] == {"net_arch": [32]}
+    hyperparams = resolve_hyperparams("ppo", "CartPole-v1", PPO, ["policy_kwargs.activation_fn=relu"])
+    kwargs = algorithm_kwargs(hyperparams, env=None)
+    import torch
+
+    assert kwargs["policy_kwargs"]["activation_fn"] is torch.nn.ReLU
+
+
+def test_linear_schedules():
+    decay = schedule("lin_0.001")
+    assert decay(1.0) == pytest.approx(0.001) and decay(0.5) == pytest.approx(0.0005)
+    assert schedule(0.1) == 0.1
+
+
+def test_types_are_checked():
+    with pytest.raises(PlaygroundError, match="expected a int"):
+        resolve_hyperparams("ppo", "CartPole-v1", PPO, ["n_steps=1.5"])
+    with pytest.raises(PlaygroundError, match="expected a bool"):
+        resolve_hyperparams("ppo", "CartPole-v1", PPO, ["use_sde=3"])
+    assert resolve_hyperparams("sac", "Pendulum-v1", SAC, ["ent_coef=auto_0.1"])["ent_coef"] == "auto_0.1"
+    assert resolve_hyperparams("ppo", "CartPole-v1", PPO, ["learning_rate=1"])["learning_rate"] == 1.0
+
+
+def test_every_preset_file_validates_for_every_env_entry():
+    from agents.registry import AGENTS
+
+    for name, spec in AGENTS.items():
+        if not spec.trainable:
+            continue
+        for env_id in read_preset_file(name):
+            if env_id != "default":
+                resolve_hyperparams(name, env_id, spec.algorithm_class(), [])
+                assert preset_for(name, env_id)["n_timesteps"] >= 1

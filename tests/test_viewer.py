@@ -1,0 +1,115 @@
+"""The viewer under SDL's dummy driver: quitting, the HUD, key maps, video files."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import imageio.v2 as imageio
+import numpy as np
+import pygame
+import pytest
+
+from core.control import Decision
+from viewer.hud import Hud, HudState, format_action
+from viewer.keymaps import KEYMAPS, HumanController, keymap_for
+from viewer.video import VideoWriter
+from viewer.window import Viewer, ViewerOptions
+
+
+class AlwaysLeft:
+    name = "left"
+
+    def reset(self) -> None:
+        pass
+
+    def decide(self, observation: np.ndarray) -> Decision:
+        return Decision(0, probabilities=np.array([0.9, 0.1]), value=12.5)
+
+
+def _viewer(options: ViewerOptions) -> Viewer:
+    env = gym.make("CartPole-v1", render_mode="rgb_array")
+    state = HudState(agent="left", env_id="CartPole-v1", episodes=2, action_labels=["left", "right"])
+    return Viewer(env, AlwaysLeft(), state, options)
+
+
+def test_window_plays_episodes_and_escape_quits():
+    viewer = _viewer(ViewerOptions(window=True, fps=1000))
+    returns = viewer.run(episodes=2, seed=0)
+    assert len(returns) == 2 and all(5 <= r < 20 for r in returns)  # always pushing left falls fast
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE))
+    assert viewer.run(episodes=5, seed=0) == []
+    assert viewer.quit
+    viewer.close()
+
+
+def test_window_close_button_quits():
+    viewer = _viewer(ViewerOptions(window=True, fps=1000))
+    viewer.run(episodes=1, seed=0)  # opens the window
+    pygame.event.post(pygame.event.Event(pygame.QUIT))
+    assert viewer.run(episodes=1, seed=0) == []
+    viewer.close()
+
+
+def test_recording_writes_one_frame_per_step_plus_the_reset(tmp_path):
+    viewer = _viewer(ViewerOptions(window=False, record_to=tmp_path / "left.mp4"))
+    returns = viewer.run(episodes=2, seed=1)
+    path = viewer.close()
+    assert path.stat().st_size > 0
+    assert imageio.get_reader(path).count_frames() == int(sum(returns)) + 2
+
+
+def test_gif_recording(tmp_path):
+    writer = VideoWriter(tmp_path / "clip.gif", fps=10)
+    for shade in range(0, 250, 50):
+        writer.add(np.full((20, 30, 3), shade, dtype=np.uint8))
+    frames = imageio.mimread(writer.close())
+    assert len(frames) == 5 and frames[0].shape[:2] == (20, 30)
+
+
+def test_hud_draws_probability_bars_in_the_chosen_colour():
+    surface = pygame.Surface((300, 400))
+    state = HudState(agent="ppo", env_id="CartPole-v1", episodes=1, action_labels=["left", "right"],
+                     decision=Decision(1, probabilities=np.array([0.2, 0.8]), value=3.0))
+    Hud().draw(surface, surface.get_rect(), state)
+    pixels = pygame.surfarray.array3d(surface).reshape(-1, 3)
+    assert (pixels == (255, 190, 70)).all(axis=1).any()  # the chosen action's bar
+    assert format_action(1, ["left", "right"]) == "1 (right)"
+
+
+def test_human_controller_follows_held_keys(monkeypatch):
+    pygame.init()
+    keymap = keymap_for("MountainCar-v0", gym.spaces.Discrete(3))
+    controller = HumanController(keymap)
+    held = {pygame.K_RIGHT}
+    monkeypatch.setattr(pygame.key, "get_pressed", lambda: _Pressed(held))
+    assert controller.decide(np.zeros(2)).action == 2
+    held.clear()
+    assert controller.decide(np.zeros(2)).action == keymap.idle == 1
+    assert any("RIGHT" in line for line in keymap.help_lines())
+
+
+def test_every_catalog_keymap_action_is_valid():
+    from envs.catalog import CATALOG
+
+    for _, entry in CATALOG.items():
+        if entry.missing_requirement():
+            continue
+        space = gym.make(entry.env_id).action_space
+        keymap = KEYMAPS[entry.env_id]
+        for _, action, _ in keymap.bindings:
+            assert space.contains(action), (entry.env_id, action)
+        assert space.contains(keymap.idle)
+
+
+def test_unknown_env_without_small_discrete_space_has_no_keymap():
+    from core.errors import PlaygroundError
+
+    with pytest.raises(PlaygroundError, match="no key map"):
+        keymap_for("Foo-v0", gym.spaces.Box(-1, 1, (3,)))
+
+
+class _Pressed:
+    def __init__(self, held: set[int]) -> None:
+        self.held = held
+
+    def __getitem__(self, code: int) -> bool:
+        return code in self.held
