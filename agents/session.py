@@ -112,7 +112,7 @@ def _reuse_or_train(spec: AgentSpec, env_id: str, options: SessionOptions, say: 
     device = resolve_device(options.device, prefer_gpu=not small_model)
     use_single_cpu_thread_for_small_models(device, small_model)
     if not options.retrain:
-        run_dir = find_reusable_run(options.runs_dir, env_id, spec.name, hyperparams)
+        run_dir = find_reusable_run(options.runs_dir, env_id, spec.name, hyperparams, options.seed)
         if run_dir is not None:
             say(f"Reusing the {spec.name} agent trained before in {run_dir} (no training; --retrain trains anew).")
             model = load_model(run_dir / "model.zip", spec, device)

@@ -32,8 +32,8 @@ def save_model(run_dir: Path, model: Any, normalizer: ObservationNormalizer | No
     return path
 
 
-def find_reusable_run(runs_dir: Path, env_id: str, agent: str, hyperparams: dict[str, Any]) -> Path | None:
-    """The newest completed run of this agent on this env trained with the same hyperparameters."""
+def find_reusable_run(runs_dir: Path, env_id: str, agent: str, hyperparams: dict[str, Any], seed: int) -> Path | None:
+    """The newest completed run of this agent on this env with the same hyperparameters and seed."""
     folder = runs_dir / safe_name(env_id) / agent
     if not folder.is_dir():
         return None
@@ -46,6 +46,7 @@ def find_reusable_run(runs_dir: Path, env_id: str, agent: str, hyperparams: dict
         if (
             config.get("status") == "complete"
             and config.get("hyperparams") == wanted
+            and config.get("seed") == seed
             and (run_dir / MODEL_FILE).is_file()
         ):
             return run_dir

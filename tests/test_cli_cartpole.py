@@ -45,6 +45,17 @@ def test_second_run_reuses_the_saved_model(trained):
 
 
 @pytest.mark.slow
+def test_other_settings_or_seed_train_anew_and_keep_the_old_run(trained):
+    runs, first, _ = trained
+    for extra in (["--seed", "1"], ["--hp", "n_epochs=5", "--timesteps", "2048"]):
+        completed = run_cli("--agent", "ppo", "--env", "CartPole", "--render", "none", "--episodes", "1",
+                            "--runs-dir", str(runs), "--json", "--no-progress", *extra)
+        summary = last_json(completed)
+        assert summary["trained"] and summary["run_dir"] != first["run_dir"]
+    assert Path(first["model_path"]).is_file()
+
+
+@pytest.mark.slow
 def test_load_plays_a_saved_model(trained):
     runs, first, _ = trained
     completed = run_cli("--load", first["run_dir"], "--render", "none", "--episodes", "3",
