@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--load", metavar="PATH", help="play a saved model (a run folder or its model.zip)")
     parser.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE",
                         help="override a preset hyperparameter, e.g. --hp learning_rate=0.001 (repeatable)")
+    parser.add_argument("--record", type=Path, metavar="FILE",
+                        help="also write what the viewer shows, HUD included, to FILE (.mp4 or .gif)")
     parser.add_argument("--json", action="store_true", help="print one JSON summary as the last line")
     parser.add_argument("--no-progress", action="store_true", help="hide the training progress bar")
     return parser
@@ -69,6 +71,10 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise PlaygroundError(f"--device {args.device!r}: choose one of {', '.join(DEVICE_CHOICES)}.")
     if args.agent is not None:
         AGENTS.get(args.agent)
+    if args.record is not None and args.record.suffix.lower() not in (".mp4", ".gif"):
+        raise PlaygroundError(f"--record {args.record}: use a file name ending in .mp4 or .gif.")
+    if args.record is not None and args.render == "none":
+        raise PlaygroundError("--record needs the episodes to be shown: drop --render none.")
 
 
 def print_catalog() -> None:
@@ -160,19 +166,20 @@ def show(prepared: Any, args: argparse.Namespace, render: str) -> tuple[list[flo
     from viewer.window import Viewer, ViewerOptions
 
     env = make_env(prepared.env_id, render_mode="rgb_array")
-    controller, help_lines = prepared.controller, []
-    if prepared.spec.name == "human":
-        keymap = keymap_for(prepared.env_id, env.action_space)
-        controller, help_lines = HumanController(keymap), keymap.help_lines()
-    record_to = None
-    if render == "video":
-        folder = prepared.run_dir or new_run_dir(args.runs_dir, prepared.env_id, prepared.spec.name)
+    keymap = keymap_for(prepared.env_id, env.action_space, required=prepared.spec.name == "human")
+    human = HumanController(keymap) if keymap and render == "human" else None
+    controller = human if prepared.spec.name == "human" else prepared.controller
+    folder = prepared.run_dir or new_run_dir(args.runs_dir, prepared.env_id, prepared.spec.name)
+    record_to = args.record
+    if record_to is None and render == "video":
         record_to = folder / "videos" / f"play-{time.strftime('%Y%m%d-%H%M%S')}.mp4"
     entry = catalog_entry_for_id(prepared.env_id)
     state = HudState(agent=prepared.spec.name, env_id=prepared.env_id, episodes=args.episodes,
                      action_labels=list(entry.action_labels) if entry and entry.action_labels else None,
-                     help_lines=help_lines)
-    viewer = Viewer(env, controller, state, ViewerOptions(window=render == "human", record_to=record_to))
+                     help_lines=keymap.help_lines() if keymap else [])
+    options = ViewerOptions(window=render == "human", record_to=record_to, human=human,
+                            screenshot_dir=folder / "screenshots")
+    viewer = Viewer(env, controller, state, options)
     try:
         returns = viewer.run(args.episodes, seed=args.seed + 30_000)
     finally:

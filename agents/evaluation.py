@@ -10,12 +10,12 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from agents.normalization import ObservationNormalizer
 from envs.factory import make_vector_env
 
-MAX_PARALLEL_EPISODES = 64
+MAX_PARALLEL_EPISODES = 128
 
 
 def evaluate(controller: Any, env_id: str, episodes: int, seed: int,
              normalizer: ObservationNormalizer | None = None) -> list[float]:
-    """Play `episodes` episodes (up to 64 side by side) and return their undiscounted returns.
+    """Play `episodes` episodes (up to 128 side by side) and return their undiscounted returns.
 
     Args:
         controller: Anything with the stable-baselines3 `predict` signature.

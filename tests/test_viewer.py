@@ -113,3 +113,83 @@ class _Pressed:
 
     def __getitem__(self, code: int) -> bool:
         return code in self.held
+
+
+class Counting:
+    """Always pushes right; counts its decisions."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def reset(self) -> None:
+        pass
+
+    def decide(self, observation: np.ndarray) -> Decision:
+        self.calls += 1
+        return Decision(1, value=float(self.calls))
+
+
+def _key(key: int, text: str = "") -> pygame.event.Event:
+    return pygame.event.Event(pygame.KEYDOWN, key=key, unicode=text)
+
+
+def _script(monkeypatch, frames: list[list[pygame.event.Event]]) -> None:
+    """Feed one list of events per frame to the viewer; ESC once the script runs out."""
+    queue = list(frames)
+    monkeypatch.setattr(pygame.event, "get", lambda: queue.pop(0) if queue else [_key(pygame.K_ESCAPE)])
+
+
+def _scripted_viewer(tmp_path, human=None) -> tuple[Viewer, Counting]:
+    agent = Counting()
+    env = gym.make("CartPole-v1", render_mode="rgb_array")
+    state = HudState(agent="counting", env_id="CartPole-v1", episodes=1)
+    options = ViewerOptions(window=True, fps=1000, human=human, screenshot_dir=tmp_path / "shots",
+                            record_to=tmp_path / "view.mp4")
+    return Viewer(env, agent, state, options), agent
+
+
+def test_pause_single_step_and_quit(monkeypatch, tmp_path):
+    viewer, agent = _scripted_viewer(tmp_path)
+    pause, step = _key(pygame.K_SPACE, " "), _key(pygame.K_PERIOD, ".")
+    _script(monkeypatch, [[pause]] + [[]] * 10 + [[step]] + [[]] * 10 + [[step]] + [[]] * 5)
+    assert viewer.run(episodes=1, seed=0) == []  # ESC before the episode ended
+    assert agent.calls == 2 and viewer.state.step == 2 and viewer.controls.paused
+    path = viewer.close()
+    assert imageio.get_reader(path).count_frames() == 3  # reset frame + two steps; paused frames not recorded
+
+
+def test_speed_keys_double_and_halve(monkeypatch, tmp_path):
+    viewer, _ = _scripted_viewer(tmp_path)
+    _script(monkeypatch, [[_key(pygame.K_PLUS, "+")], [_key(pygame.K_PLUS, "+")], [_key(pygame.K_MINUS, "-")]])
+    viewer.run(episodes=1, seed=0)
+    assert viewer.controls.speed == 2.0
+    viewer.close()
+
+
+def test_take_over_and_give_back(monkeypatch, tmp_path):
+    class Human(Counting):
+        def decide(self, observation: np.ndarray) -> Decision:
+            self.calls += 1
+            return Decision(0)
+
+    human = Human()
+    viewer, agent = _scripted_viewer(tmp_path, human=human)
+    take = _key(pygame.K_t, "t")
+    _script(monkeypatch, [[], [], [take], [], [], [take], [], []])
+    viewer.run(episodes=1, seed=0)
+    assert (agent.calls, human.calls) == (5, 3)
+    viewer.close()
+
+
+def test_screenshot_and_reset(monkeypatch, tmp_path):
+    viewer, agent = _scripted_viewer(tmp_path)
+    _script(monkeypatch, [[], [], [_key(pygame.K_s, "s")], [], [_key(pygame.K_r, "r")], []])
+    viewer.run(episodes=1, seed=0)
+    assert len(viewer.screenshots) == 1
+    shot = pygame.image.load(str(viewer.screenshots[0]))
+    assert shot.get_size() == viewer.canvas.get_size()
+    assert viewer.state.step == 1  # the restart began a fresh episode, which ran one step before ESC
+    assert agent.calls == 5
+    viewer.close()

@@ -31,6 +31,10 @@ class HudState:
     action_labels: list[str] | None = None
     finished_returns: list[float] = field(default_factory=list)
     help_lines: list[str] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    status: str = ""
+    paused: bool = False
+    speed: float = 1.0
 
 
 def format_action(action: object, labels: list[str] | None) -> str:
@@ -53,39 +57,54 @@ class Hud:
     def draw(self, surface: pygame.Surface, rect: pygame.Rect, state: HudState) -> None:
         """Render the panel into `rect` of `surface`."""
         surface.fill(BACKGROUND, rect)
-        x, y = rect.x + 12, rect.y + 10
+        x, y = rect.x + 12, rect.y + 8
         y = self._line(surface, f"{state.agent}  on  {state.env_id}", x, y, ACCENT)
         y = self._line(surface, f"episode {state.episode}/{state.episodes}    step {state.step}", x, y)
         y = self._line(surface, f"return {state.episode_return:.1f}", x, y)
+        mode = "paused" if state.paused else f"speed x{state.speed:g}"
+        y = self._line(surface, f"{mode}   {state.status}", x, y, CHOSEN if state.paused else MUTED, self.small)
         decision = state.decision
         if decision is not None:
             y = self._line(surface, f"action {format_action(decision.action, state.action_labels)}", x, y)
-            if decision.value is not None:
-                y = self._line(surface, f"value estimate {decision.value:.2f}", x, y)
             if decision.probabilities is not None:
                 y = self._bars(surface, "action probabilities", decision.probabilities, decision.action,
-                               state.action_labels, x, y + 4, rect.width - 24, normalized=True)
+                               state.action_labels, x, y + 2, rect.width - 24, normalized=True)
             if decision.q_values is not None:
                 y = self._bars(surface, "Q-values", decision.q_values, decision.action,
-                               state.action_labels, x, y + 4, rect.width - 24, normalized=False)
+                               state.action_labels, x, y + 2, rect.width - 24, normalized=False)
+            if decision.value is not None:
+                y = self._line(surface, f"value estimate {decision.value:.2f}", x, y, MUTED, self.small)
+                y = self._plot(surface, state.values, pygame.Rect(x, y, rect.width - 24, 40)) + 4
         if state.finished_returns:
             shown = ", ".join(f"{r:.0f}" for r in state.finished_returns[-6:])
-            y = self._line(surface, f"returns: {shown}", x, y + 6, MUTED, self.small)
-        y = max(y + 8, rect.bottom - 18 * (len(state.help_lines) + 1) - 8)
-        y = self._line(surface, "keys", x, y, MUTED, self.small)
+            y = self._line(surface, f"returns: {shown}", x, y, MUTED, self.small)
+        line_height = self.small.get_linesize()
+        y = max(y + 4, rect.bottom - line_height * len(state.help_lines) - 6)
         for line in state.help_lines:
-            y = self._line(surface, line, x, y, MUTED, self.small)
+            y = self._line(surface, line, x, y, MUTED, self.small, spacing=0)
+
+    def _plot(self, surface: pygame.Surface, values: list[float], rect: pygame.Rect) -> int:
+        """A running line plot of the last values; returns the y below it."""
+        pygame.draw.rect(surface, (40, 44, 54), rect)
+        recent = values[-rect.width:]
+        if len(recent) >= 2:
+            low, high = min(recent), max(recent)
+            span = high - low if high > low else 1.0
+            points = [(rect.x + i * (rect.width - 1) / max(len(recent) - 1, 1),
+                       rect.bottom - 2 - (v - low) / span * (rect.height - 4)) for i, v in enumerate(recent)]
+            pygame.draw.lines(surface, ACCENT, False, points, 2)
+        return rect.bottom
 
     def _line(self, surface: pygame.Surface, text: str, x: int, y: int, colour: tuple = TEXT,
-              font: pygame.font.Font | None = None) -> int:
+              font: pygame.font.Font | None = None, spacing: int = 2) -> int:
         font = font or self.font
         surface.blit(font.render(text, True, colour), (x, y))
-        return y + font.get_linesize() + 2
+        return y + font.get_linesize() + spacing
 
     def _bars(self, surface: pygame.Surface, title: str, values: np.ndarray, chosen: object,
               labels: list[str] | None, x: int, y: int, width: int, normalized: bool) -> int:
         """One horizontal bar per action; the chosen one highlighted."""
-        y = self._line(surface, title, x, y, MUTED, self.small)
+        y = self._line(surface, title, x, y, MUTED, self.small, spacing=0)
         values = np.asarray(values, dtype=np.float64).ravel()
         low, high = (0.0, 1.0) if normalized else (float(values.min()), float(values.max()))
         span = high - low if high > low else 1.0

@@ -49,12 +49,20 @@ KEYMAPS: dict[str, KeyMap] = {
 }
 
 
-def keymap_for(env_id: str, action_space: gym.Space) -> KeyMap:
-    """The env's own key map, or number keys 0-9 for any small discrete action space."""
+def keymap_for(env_id: str, action_space: gym.Space, required: bool = True) -> KeyMap | None:
+    """The env's own key map, or number keys 0-9 for any small discrete action space.
+
+    Args:
+        env_id: The Gymnasium id.
+        action_space: Its action space.
+        required: Raise when there is none (for the human agent); else return None.
+    """
     if env_id in KEYMAPS:
         return KEYMAPS[env_id]
     if isinstance(action_space, gym.spaces.Discrete) and action_space.n <= 10:
         return KeyMap(tuple((str(i), i, f"action {i}") for i in range(1, int(action_space.n))), 0, "action 0")
+    if not required:
+        return None
     raise PlaygroundError(f"the human agent has no key map for {env_id} ({action_space}). "
                           "Pick an env from `python play.py --env list`.")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,11 +11,11 @@ import numpy as np
 import pygame
 
 from core.control import Controller
+from viewer.controls import KEY_HELP, Controls
 from viewer.hud import PANEL_WIDTH, Hud, HudState
 from viewer.video import VideoWriter
 
 GAME_HEIGHT = 400
-BASE_KEYS = ["   ESC  quit"]
 
 
 @dataclass
@@ -22,60 +23,94 @@ class ViewerOptions:
     """How to show the episodes.
 
     Args:
-        window: Open a window (else draw off screen).
+        window: Open a window (else draw off screen, e.g. to record a video headless).
         record_to: Also write every frame, HUD included, to this .mp4/.gif.
-        fps: Frames per second; None uses the env's own `render_fps`.
+        fps: Frames per second at speed 1; None uses the env's own `render_fps`.
+        human: A keyboard controller for take-over (`t`), when the env has a key map.
+        screenshot_dir: Where `s` saves PNG screenshots.
     """
 
     window: bool = True
     record_to: Path | None = None
     fps: int | None = None
+    human: Controller | None = None
+    screenshot_dir: Path = Path(".")
 
 
 class Viewer:
     """Runs a controller in a `render_mode="rgb_array"` env and shows each frame with the HUD.
 
-    Events are pumped every frame, so the window never freezes; ESC or closing the window stops.
+    Events are pumped every frame, paused or not, so the window never freezes.
     """
 
     def __init__(self, env: gym.Env, controller: Controller, state: HudState, options: ViewerOptions) -> None:
         self.env = env
         self.controller = controller
         self.state = state
-        self.state.help_lines = state.help_lines + BASE_KEYS
+        self.state.help_lines = state.help_lines + KEY_HELP
         self.options = options
         self.fps = options.fps or int(env.metadata.get("render_fps", 30))
+        self.controls = Controls()
         self.hud = Hud()
         self.screen: pygame.Surface | None = None
         self.canvas: pygame.Surface | None = None
         self.clock = pygame.time.Clock()
         self.recorder = VideoWriter(options.record_to, self.fps) if options.record_to else None
-        self.quit = False
+        self.screenshots: list[Path] = []
         if options.window:
             pygame.display.init()
+
+    @property
+    def quit(self) -> bool:
+        """Whether the user asked to stop."""
+        return self.controls.quit
 
     def run(self, episodes: int, seed: int | None) -> list[float]:
         """Play up to `episodes` episodes; returns the returns of those that finished."""
         returns: list[float] = []
-        for episode in range(episodes):
-            observation, _ = self.env.reset(seed=None if seed is None else seed + episode)
-            self.controller.reset()
-            self.state.episode, self.state.step, self.state.episode_return = episode + 1, 0, 0.0
-            self.state.decision = None
-            done = False
-            self._present()
-            while not done and not self.quit:
-                self.state.decision = self.controller.decide(observation)
-                observation, reward, terminated, truncated, _ = self.env.step(self.state.decision.action)
-                self.state.step += 1
-                self.state.episode_return += float(reward)
-                done = terminated or truncated
-                self._present()
-            if self.quit:
-                break
-            returns.append(self.state.episode_return)
-            self.state.finished_returns.append(self.state.episode_return)
+        episode = 0
+        while episode < episodes and not self.quit:
+            finished = self._play_episode(episode, None if seed is None else seed + episode)
+            if finished:
+                returns.append(self.state.episode_return)
+                self.state.finished_returns.append(self.state.episode_return)
+                episode += 1
         return returns
+
+    def _play_episode(self, index: int, seed: int | None) -> bool:
+        """One episode; False when it was cut short by quit or restarted by reset."""
+        observation, _ = self.env.reset(seed=seed)
+        self.controller.reset()
+        self.state.episode, self.state.step, self.state.episode_return = index + 1, 0, 0.0
+        self.state.decision, self.state.values = None, []
+        self._frame(advanced=True)
+        done = False
+        while not done:
+            if self.quit:
+                return False
+            if self.controls.reset:
+                self.controls.reset = False
+                return False
+            if not self.controls.should_step():
+                self._frame(advanced=False)
+                continue
+            acting = self._acting_controller()
+            self.state.decision = acting.decide(observation)
+            observation, reward, terminated, truncated, _ = self.env.step(self.state.decision.action)
+            self.state.step += 1
+            self.state.episode_return += float(reward)
+            if self.state.decision.value is not None:
+                self.state.values.append(self.state.decision.value)
+            done = terminated or truncated
+            self._frame(advanced=True)
+        return True
+
+    def _acting_controller(self) -> Controller:
+        if self.controls.takeover and self.options.human is not None:
+            self.state.status = "you have control (t gives it back)"
+            return self.options.human
+        self.state.status = "no key map for this env" if self.controls.takeover else ""
+        return self.controller
 
     def close(self) -> Path | None:
         """Close the env and the window; returns the video path when recording."""
@@ -85,31 +120,42 @@ class Viewer:
             pygame.display.quit()
         return path
 
-    def _present(self) -> None:
-        """Handle input, draw the frame and HUD, show or record it."""
+    def _frame(self, advanced: bool) -> None:
+        """Handle input, draw the frame and HUD, show it, and record it if the game advanced."""
         self._handle_events()
+        self.state.paused, self.state.speed = self.controls.paused, self.controls.speed
         frame = self._compose()
-        if self.recorder:
+        if self.recorder and advanced:
             self.recorder.add(pygame.surfarray.array3d(frame).swapaxes(0, 1))
+        if self.controls.screenshot:
+            self.controls.screenshot = False
+            self._save_screenshot(frame)
         if self.options.window:
             assert self.screen is not None
             self.screen.blit(frame, (0, 0))
             pygame.display.flip()
-            self.clock.tick(self.fps)
+            self.clock.tick(self.fps * self.controls.speed)
 
     def _handle_events(self) -> None:
-        if not self.options.window:
-            return
-        for event in pygame.event.get():
-            if event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key == pygame.K_ESCAPE):
-                self.quit = True
+        if self.options.window:
+            for event in pygame.event.get():
+                self.controls.handle(event)
+
+    def _save_screenshot(self, frame: pygame.Surface) -> None:
+        folder = Path(self.options.screenshot_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"screenshot-{time.strftime('%Y%m%d-%H%M%S')}-{len(self.screenshots) + 1}.png"
+        pygame.image.save(frame, str(path))
+        self.screenshots.append(path)
+        self.state.status = f"saved {path.name}"
 
     def _compose(self) -> pygame.Surface:
         """The game frame scaled to a fixed height, with the HUD panel on its right."""
         frame = np.asarray(self.env.render())
         game = pygame.surfarray.make_surface(frame.swapaxes(0, 1))
         width = int(round(game.get_width() * GAME_HEIGHT / game.get_height() / 2)) * 2
-        game = pygame.transform.smoothscale(game, (width, GAME_HEIGHT))
+        if game.get_size() != (width, GAME_HEIGHT):
+            game = pygame.transform.scale(game, (width, GAME_HEIGHT))
         if self.canvas is None:
             size = (width + PANEL_WIDTH, GAME_HEIGHT)
             if self.options.window:
