@@ -133,6 +133,7 @@ def _reuse_or_train(spec: AgentSpec, env_id: str, options: SessionOptions, say: 
     say(f"Training {spec.name} on {env_id} on {describe_device(device)}{reason}, {goal}, "
         f"at most {hyperparams['n_timesteps']:,} steps. Run folder: {run_dir}")
     result = train(spec, env_id, hyperparams, threshold, options.seed, device, run_dir, options.progress)
+    _log_final_episode(result, env_id, spec.name, run_dir, options.seed)
     config.update(status="complete", timesteps=result.timesteps, train_seconds=round(result.seconds, 3),
                   solved=result.solved, best_eval_return=result.best_eval_return)
     save_config(run_dir, config)
@@ -143,6 +144,17 @@ def _reuse_or_train(spec: AgentSpec, env_id: str, options: SessionOptions, say: 
     return PreparedAgent(spec, env_id, ModelController(result.model, spec.name, result.normalizer), run_dir,
                          result.model_path, result.normalizer, trained=True, train_seconds=result.seconds,
                          timesteps=result.timesteps, solved=result.solved)
+
+
+def _log_final_episode(result: Any, env_id: str, name: str, run_dir: Path, seed: int) -> None:
+    """Put one evaluation episode into the run's TensorBoard as an animated image."""
+    from agents.episode_video import log_episode_gif, record_episode
+
+    event_dirs = sorted(run_dir.glob("tensorboard_*"))
+    if not event_dirs:
+        return
+    frames, _, fps = record_episode(ModelController(result.model, name, result.normalizer), env_id, seed + 40_000)
+    log_episode_gif(event_dirs[-1], frames, fps=fps, step=result.timesteps)
 
 
 def _load(options: SessionOptions, say: Callable[[str], None]) -> PreparedAgent:

@@ -85,7 +85,7 @@ def test_tensorboard_holds_training_curves_eval_and_hparams(trained):
     _, summary, _ = trained
     event_dirs = list(Path(summary["run_dir"]).glob("tensorboard_*"))
     assert len(event_dirs) == 1
-    events = EventAccumulator(str(event_dirs[0]), size_guidance={"scalars": 0})
+    events = EventAccumulator(str(event_dirs[0]), size_guidance={"scalars": 0, "images": 0})
     events.Reload()
     scalars = set(events.Tags()["scalars"])
     for tag in ("rollout/ep_rew_mean", "rollout/ep_len_mean", "train/loss", "train/value_loss",
@@ -93,6 +93,14 @@ def test_tensorboard_holds_training_curves_eval_and_hparams(trained):
         assert tag in scalars, (tag, sorted(scalars))
     eval_returns = [event.value for event in events.Scalars("eval/mean_reward")]
     assert max(eval_returns) >= 475
+    episode = events.Images("eval/episode")
+    assert len(episode) == 1 and episode[0].step == summary["timesteps"]
+    import io
+
+    import imageio.v2 as imageio
+
+    gif = imageio.get_reader(io.BytesIO(episode[0].encoded_image_string), format="GIF")
+    assert gif.get_length() > 100  # a solved CartPole episode: 500 steps, every 2nd frame kept
     hparams = events.PluginTagToContent("hparams")
     assert "_hparams_/session_start_info" in hparams, sorted(hparams)
     recorded = hparams["_hparams_/session_start_info"]
