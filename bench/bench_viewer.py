@@ -1,0 +1,67 @@
+"""Frames per second of the viewer, HUD on, for the classic-control envs (target: at least 60).
+
+    python bench/bench_viewer.py --frames 600
+
+Runs the real Viewer (window mode) under SDL's dummy video driver with the frame cap lifted, so
+the figure is the time to step the env, ask the agent (a PPO policy with probabilities and value),
+render the game, draw the HUD and present the frame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+ENVS = ["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1"]
+
+
+def frames_per_second(env_id: str, frames: int) -> float:
+    """Uncapped viewer frame rate with an untrained PPO agent (same network size as a trained one)."""
+    import torch
+    from stable_baselines3 import PPO
+
+    from agents.controllers import ModelController
+    from envs.factory import make_env, make_vector_env
+    from viewer.hud import HudState
+    from viewer.window import Viewer, ViewerOptions
+
+    torch.set_num_threads(1)
+    model = PPO("MlpPolicy", make_vector_env(env_id, 1, 0), device="cpu")
+    env = make_env(env_id, render_mode="rgb_array")
+    state = HudState(agent="ppo", env_id=env_id, episodes=10**6)
+    viewer = Viewer(env, ModelController(model, "ppo"), state, ViewerOptions(window=True, fps=100_000))
+    counted = 0
+    original = viewer._frame
+
+    def counting_frame(advanced: bool) -> None:
+        nonlocal counted
+        counted += 1
+        original(advanced)
+        if counted >= frames:
+            viewer.controls.quit = True
+
+    viewer._frame = counting_frame  # stop after a fixed number of frames
+    start = time.perf_counter()
+    viewer.run(episodes=10**6, seed=0)
+    elapsed = time.perf_counter() - start
+    viewer.close()
+    return counted / elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=600)
+    args = parser.parse_args()
+    print("| env | viewer frames/s, HUD on |\n|---|---|")
+    for env_id in ENVS:
+        print(f"| {env_id} | {frames_per_second(env_id, args.frames):.0f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
