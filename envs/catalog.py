@@ -46,6 +46,14 @@ for _entry in (
     CatalogEntry("LunarLander", "LunarLander-v3", kind="box2d", needs_module=BOX2D,
                  action_labels=("none", "left eng", "main eng", "right eng")),
     CatalogEntry("LunarLanderContinuous", "LunarLanderContinuous-v3", kind="box2d", needs_module=BOX2D),
+    # Our own games (envs/games); the *Pixels names observe 64x64x3 images instead of feature vectors.
+    CatalogEntry("Snake", "playground/Snake-v0", kind="game", action_labels=("straight", "turn left", "turn right")),
+    CatalogEntry("SnakePixels", "playground/SnakePixels-v0", kind="game",
+                 action_labels=("straight", "turn left", "turn right")),
+    CatalogEntry("Pong", "playground/Pong-v0", kind="game", action_labels=("stay", "up", "down")),
+    CatalogEntry("PongPixels", "playground/PongPixels-v0", kind="game", action_labels=("stay", "up", "down")),
+    CatalogEntry("Bricks", "playground/Bricks-v0", kind="game", action_labels=("stay", "left", "right")),
+    CatalogEntry("BricksPixels", "playground/BricksPixels-v0", kind="game", action_labels=("stay", "left", "right")),
 ):
     CATALOG.register(_entry.name, _entry)
 

@@ -46,6 +46,12 @@ KEYMAPS: dict[str, KeyMap] = {
                                         ("left", np.array([-1.0, -1.0], np.float32), "left engine"),
                                         ("right", np.array([-1.0, 1.0], np.float32), "right engine")),
                                        np.array([-1.0, 0.0], np.float32)),
+    "playground/Snake-v0": KeyMap((("left", 1, "turn left"), ("right", 2, "turn right")), 0, "straight on"),
+    "playground/SnakePixels-v0": KeyMap((("left", 1, "turn left"), ("right", 2, "turn right")), 0, "straight on"),
+    "playground/Pong-v0": KeyMap((("up", 1, "paddle up"), ("down", 2, "paddle down")), 0, "stay"),
+    "playground/PongPixels-v0": KeyMap((("up", 1, "paddle up"), ("down", 2, "paddle down")), 0, "stay"),
+    "playground/Bricks-v0": KeyMap((("left", 1, "paddle left"), ("right", 2, "paddle right")), 0, "stay"),
+    "playground/BricksPixels-v0": KeyMap((("left", 1, "paddle left"), ("right", 2, "paddle right")), 0, "stay"),
 }
 
 
