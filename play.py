@@ -51,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="auto picks CUDA for CNN policies when present, the CPU for small MLPs")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where runs are kept")
     parser.add_argument("--retrain", action="store_true", help="train anew even if a trained agent exists")
-    parser.add_argument("--load", metavar="PATH", help="play a saved model (a run folder or its model.zip)")
+    parser.add_argument("--load", metavar="PATH", help="play a saved model (a run folder or its model.pt)")
+    parser.add_argument("--trust-pickle", action="store_true",
+                        help="allow --load of a stable-baselines3 .zip, which unpickles (can run code)")
     parser.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE",
                         help="override a preset hyperparameter, e.g. --hp learning_rate=0.001 (repeatable)")
     parser.add_argument("--record", type=Path, metavar="FILE",
@@ -128,7 +130,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
                               "Run it on a machine with a screen.")
     options = SessionOptions(agent=args.agent, env=args.env, seed=args.seed, timesteps=args.timesteps,
                              device=args.device, runs_dir=args.runs_dir, retrain=args.retrain, load=args.load,
-                             hp=args.hp, progress=not args.no_progress, argv=["play.py", *argv])
+                             hp=args.hp, trust_pickle=args.trust_pickle, progress=not args.no_progress,
+                             argv=["play.py", *argv])
     prepared = prepare(options, say)
     video = None
     if render == "none":

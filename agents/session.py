@@ -15,10 +15,13 @@ from agents.normalization import ObservationNormalizer
 from agents.presets import resolve_hyperparams
 from agents.registry import AGENTS, AgentSpec, fitting_agents
 from agents.storage import (
+    ensure_zip_archive,
     find_reusable_run,
-    load_model,
+    is_pickled,
+    load_pickled_model,
     read_normalizer,
     read_run_config,
+    rebuild_model,
     resolve_model_path,
     save_config,
 )
@@ -43,6 +46,7 @@ class SessionOptions:
     retrain: bool = False
     load: str | None = None
     hp: list[str] = field(default_factory=list)
+    trust_pickle: bool = False
     progress: bool = True
     argv: list[str] | None = None
 
@@ -101,10 +105,11 @@ def prepare(options: SessionOptions, say: Callable[[str], None] = print) -> Prep
     if not spec.trainable:
         controller = RandomController(action_space, options.seed) if spec.name == "random" else None
         return PreparedAgent(spec, env_id, controller, spaces=(observation_space, action_space))
-    return _reuse_or_train(spec, env_id, options, say)
+    return _reuse_or_train(spec, env_id, (observation_space, action_space), options, say)
 
 
-def _reuse_or_train(spec: AgentSpec, env_id: str, options: SessionOptions, say: Callable[[str], None]) -> PreparedAgent:
+def _reuse_or_train(spec: AgentSpec, env_id: str, spaces: tuple[gym.Space, gym.Space], options: SessionOptions,
+                    say: Callable[[str], None]) -> PreparedAgent:
     algorithm_class = spec.algorithm_class()
     hp = list(options.hp) + ([f"n_timesteps={options.timesteps}"] if options.timesteps is not None else [])
     hyperparams = resolve_hyperparams(spec.name, env_id, algorithm_class, hp)
@@ -115,15 +120,18 @@ def _reuse_or_train(spec: AgentSpec, env_id: str, options: SessionOptions, say: 
         run_dir = find_reusable_run(options.runs_dir, env_id, spec.name, hyperparams, options.seed)
         if run_dir is not None:
             say(f"Reusing the {spec.name} agent trained before in {run_dir} (no training; --retrain trains anew).")
-            model = load_model(run_dir / "model.zip", spec, device)
+            model_path = run_dir / "model.pt"
+            model = rebuild_model(spec, read_run_config(run_dir), model_path, device)
             normalizer = read_normalizer(run_dir)
             return PreparedAgent(spec, env_id, ModelController(model, spec.name, normalizer), run_dir,
-                                 run_dir / "model.zip", normalizer, reused=True)
+                                 model_path, normalizer, reused=True)
 
     run_dir = new_run_dir(options.runs_dir, env_id, spec.name, tag=f"s{options.seed}")
     write_command_line(run_dir, options.argv)
     threshold = solved_threshold(env_id, hyperparams)
+    observation_space, action_space = spaces
     config = {"agent": spec.name, "env_id": env_id, "seed": options.seed, "device": str(device),
+              "observation_space": repr(observation_space), "action_space": repr(action_space),
               "solved_at": threshold, "hyperparams": hyperparams, "status": "training",
               "versions": _versions()}
     save_config(run_dir, config)
@@ -159,26 +167,51 @@ def _log_final_episode(result: Any, env_id: str, name: str, run_dir: Path, seed:
 
 def _load(options: SessionOptions, say: Callable[[str], None]) -> PreparedAgent:
     model_path, run_dir = resolve_model_path(options.load)
-    config = read_run_config(run_dir) if model_path.name == "model.zip" else None
-    agent_name = options.agent or (config or {}).get("agent")
-    if agent_name is None:
-        raise PlaygroundError(f"--load {options.load}: no config.json beside it says which agent made it; "
-                              "add --agent (ppo, dqn, ...).")
-    spec = AGENTS.get(agent_name)
-    if config and config.get("agent") != spec.name:
-        raise PlaygroundError(f"--load {options.load} holds a {config.get('agent')} agent, not {spec.name}. "
-                              f"Use --agent {config.get('agent')} or leave --agent out.")
-    if not spec.trainable:
-        raise PlaygroundError(f"--load needs a learning agent; {spec.name} has no saved model.")
-    saved_env = (config or {}).get("env_id")
+    if is_pickled(model_path):
+        return _load_pickled(model_path, options, say)
+    config = read_run_config(run_dir)
+    spec = AGENTS.get(config["agent"])
+    if options.agent and AGENTS.get(options.agent) is not spec:
+        raise PlaygroundError(f"--load {options.load} holds a {spec.name} agent, not {options.agent}. "
+                              f"Use --agent {spec.name} or leave --agent out.")
+    env_id = _check_env(options, config["env_id"])
+    observation_space, action_space = env_spaces(env_id)
+    if (config.get("observation_space"), config.get("action_space")) != (repr(observation_space), repr(action_space)):
+        raise PlaygroundError(
+            f"--load {options.load}: the model's spaces ({config.get('observation_space')}, "
+            f"{config.get('action_space')}) do not match {env_id} ({observation_space}, {action_space})."
+        )
+    device = resolve_device(options.device, prefer_gpu=False)
+    model = rebuild_model(spec, config, model_path, device)
+    say(f"Loaded the {spec.name} agent from {model_path}.")
+    normalizer = read_normalizer(run_dir)
+    return PreparedAgent(spec, env_id, ModelController(model, spec.name, normalizer), run_dir, model_path,
+                         normalizer, reused=True)
+
+
+def _check_env(options: SessionOptions, saved_env: str) -> str:
+    """The env to play: the saved one, or `--env` when it names the same."""
     env_id = resolve_env_id(options.env) if options.env else saved_env
-    if env_id is None:
-        raise PlaygroundError(f"--load {options.load}: no config.json says which env it was trained on; add --env.")
-    if saved_env and env_id != saved_env:
+    if env_id != saved_env:
         raise PlaygroundError(f"--load {options.load} was trained on {saved_env}, not {env_id}. "
                               f"Use --env {saved_env} or leave --env out.")
-    device = resolve_device(options.device, prefer_gpu=False)
-    model = load_model(model_path, spec, device)
+    return env_id
+
+
+def _load_pickled(model_path: Path, options: SessionOptions, say: Callable[[str], None]) -> PreparedAgent:
+    """A stable-baselines3 .zip from elsewhere: only with --trust-pickle, --agent and --env."""
+    if not options.trust_pickle:
+        raise PlaygroundError(f"--load {options.load} is a pickled stable-baselines3 file: loading it can run "
+                              "any code it holds. Pass --trust-pickle only if you trust where it came from.")
+    if not options.agent or not options.env:
+        raise PlaygroundError(f"--load {options.load}: a .zip carries no config; add --agent and --env.")
+    spec = AGENTS.get(options.agent)
+    if not spec.trainable:
+        raise PlaygroundError(f"--load needs a learning agent; {spec.name} has no saved model.")
+    env_id = resolve_env_id(options.env)
+    ensure_zip_archive(model_path)
+    print(f"warning: unpickling {model_path} (--trust-pickle): it can run code.", file=sys.stderr)
+    model = load_pickled_model(model_path, spec, resolve_device(options.device, prefer_gpu=False))
     observation_space, action_space = env_spaces(env_id)
     if model.observation_space != observation_space or model.action_space != action_space:
         raise PlaygroundError(
@@ -186,9 +219,8 @@ def _load(options: SessionOptions, say: Callable[[str], None]) -> PreparedAgent:
             f"do not match {env_id} ({observation_space}, {action_space})."
         )
     say(f"Loaded the {spec.name} agent from {model_path}.")
-    normalizer = read_normalizer(run_dir) if config else None
-    return PreparedAgent(spec, env_id, ModelController(model, spec.name, normalizer), run_dir, model_path,
-                         normalizer, reused=True)
+    return PreparedAgent(spec, env_id, ModelController(model, spec.name), model_path.parent, model_path,
+                         reused=True)
 
 
 def _versions() -> dict[str, str]:

@@ -39,7 +39,7 @@ def test_agent_that_does_not_fit_names_those_that_do(runs_dir):
 ])
 def test_bad_hyperparameters(runs_dir, pair, fragments):
     assert_user_error(run_cli("--hp", pair, *FAST, "--runs-dir", str(runs_dir)), *fragments)
-    assert not runs_dir.exists() or not any(runs_dir.rglob("model.zip"))
+    assert not runs_dir.exists() or not any(runs_dir.rglob("model.pt"))
 
 
 def test_bad_numbers_and_choices(runs_dir):
@@ -58,14 +58,84 @@ def test_cuda_without_a_gpu_is_refused(runs_dir):
     assert_user_error(run_cli("--device", "cuda", *FAST, "--runs-dir", str(runs_dir)), "no CUDA GPU")
 
 
-def test_missing_and_unreadable_load_files(tmp_path, runs_dir):
-    assert_user_error(run_cli("--load", str(tmp_path / "nope.zip"), *FAST), "no model file there")
+def test_missing_and_unreadable_load_files(tmp_path):
+    assert_user_error(run_cli("--load", str(tmp_path / "nope.pt"), *FAST), "no model file there")
     junk = tmp_path / "junk.zip"
     junk.write_bytes(b"\x00not a model" * 50)
-    assert_user_error(run_cli("--load", str(junk), "--agent", "ppo", "--env", "CartPole", *FAST), "not a saved model")
-    empty = tmp_path / "empty.zip"
-    empty.write_bytes(b"")
-    assert_user_error(run_cli("--load", str(empty), "--agent", "ppo", "--env", "CartPole", *FAST), "not a saved model")
+    assert_user_error(run_cli("--load", str(junk), "--agent", "ppo", "--env", "CartPole", *FAST),
+                      "pickled stable-baselines3 file", "--trust-pickle")
+    assert_user_error(run_cli("--load", str(junk), "--agent", "ppo", "--env", "CartPole", "--trust-pickle", *FAST),
+                      "not a saved stable-baselines3 model")
+
+
+@pytest.fixture(scope="module")
+def saved_run(tmp_path_factory) -> dict:
+    """A real (briefly trained) CartPole run to damage in the tests below."""
+    runs = tmp_path_factory.mktemp("saved") / "runs"
+    return last_json(run_cli("--agent", "ppo", "--env", "CartPole", "--timesteps", "1024", "--hp", "n_steps=32",
+                             *FAST, "--runs-dir", str(runs), "--json"))
+
+
+def _copy_run(saved_run: dict, tmp_path: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(saved_run["run_dir"], tmp_path / "run"))
+
+
+@pytest.mark.parametrize(("damage", "fragment"), [
+    ("empty", "not a readable model file"),
+    ("truncated", "not a readable model file"),
+    ("random", "not a readable model file"),
+    ("wrong_version", "has format 99"),
+    ("no_config", "config file"),
+    ("other_weights", "does not fit the agent"),
+])
+def test_damaged_model_files_are_refused(saved_run, tmp_path, damage, fragment):
+    import json
+
+    import torch
+
+    run = _copy_run(saved_run, tmp_path)
+    model = run / "model.pt"
+    if damage == "empty":
+        model.write_bytes(b"")
+    elif damage == "truncated":
+        model.write_bytes(model.read_bytes()[: model.stat().st_size // 2])
+    elif damage == "random":
+        model.write_bytes(bytes(range(256)) * 40)
+    elif damage == "wrong_version":
+        config = json.loads((run / "config.json").read_text())
+        (run / "config.json").write_text(json.dumps({**config, "format": 99}))
+    elif damage == "no_config":
+        (run / "config.json").unlink()
+    elif damage == "other_weights":
+        torch.save({"layer.weight": torch.zeros(3, 3)}, model)
+    assert_user_error(run_cli("--load", str(run), *FAST), fragment)
+
+
+def test_malicious_pickle_is_refused_and_runs_nothing(tmp_path):
+    """A stable-baselines3 .zip whose pickled data creates a file when unpickled."""
+    import base64
+    import json
+    import pickle
+    import zipfile
+
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    data = {"policy_class": {":type:": "<class 'type'>", ":serialized:": base64.b64encode(
+        pickle.dumps(Payload())).decode()}}
+    evil = tmp_path / "shared_agent.zip"
+    with zipfile.ZipFile(evil, "w") as archive:
+        archive.writestr("data", json.dumps(data))
+    assert_user_error(run_cli("--load", str(evil), "--agent", "ppo", "--env", "CartPole", *FAST), "--trust-pickle")
+    assert not marker.exists()
+    trusted = run_cli("--load", str(evil), "--agent", "ppo", "--env", "CartPole", "--trust-pickle", *FAST)
+    assert trusted.returncode == 2 and "warning: unpickling" in trusted.stderr
+    assert marker.exists()  # the file really was dangerous: trusting it ran its code
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -81,10 +151,16 @@ def test_model_from_another_env_is_refused_and_nothing_saved_changes(runs_dir):
                       "was trained on CartPole-v1, not Acrobot-v1")
     assert_user_error(run_cli("--load", trained["run_dir"], "--agent", "dqn", *FAST, "--runs-dir", str(runs_dir)),
                       "holds a ppo agent, not dqn")
-    bare_model = Path(trained["model_path"]).rename(runs_dir / "bare.zip")
-    assert_user_error(run_cli("--load", str(bare_model), "--agent", "ppo", "--env", "Acrobot", *FAST,
-                              "--runs-dir", str(runs_dir)), "do not match Acrobot-v1")
-    bare_model.rename(trained["model_path"])
+    from stable_baselines3 import PPO
+
+    pickled = runs_dir / "sb3_cartpole.zip"
+    PPO("MlpPolicy", "CartPole-v1", n_steps=32, batch_size=32).save(pickled)
+    refused = run_cli("--load", str(pickled), "--agent", "ppo", "--env", "Acrobot", "--trust-pickle", *FAST,
+                      "--runs-dir", str(runs_dir))
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    warning, error = refused.stderr.strip().splitlines()  # the --trust-pickle warning, then the error
+    assert warning.startswith("warning: unpickling") and "do not match Acrobot-v1" in error
+    pickled.unlink()
     assert_user_error(run_cli("--hp", "nope=1", "--env", "CartPole", *FAST, "--runs-dir", str(runs_dir)), "nope")
     assert _digest(runs_dir) == before
 

@@ -27,7 +27,7 @@ def test_first_run_trains_until_solved(trained):
     assert summary["episodes"] == 20 and summary["mean_return"] >= 475
     assert summary["env_id"] == "CartPole-v1" and summary["agent"] == "ppo"
     run_dir = Path(summary["run_dir"])
-    for name in ("model.zip", "config.json", "command.txt"):
+    for name in ("model.pt", "config.json", "command.txt"):
         assert (run_dir / name).is_file(), name
     assert "Training ppo on CartPole-v1" in stdout
 
