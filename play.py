@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     agents = ", ".join(f"{name} ({spec.summary})" for name, spec in AGENTS.items())
     parser.add_argument("--agent", metavar="NAME", help=f"the agent (default ppo): {agents}")
     parser.add_argument("--env", metavar="NAME",
-                        help="a catalog name (CartPole, case-insensitive) or any Gymnasium id; `list` shows the catalog")
+                        help="a catalog name (CartPole, case-insensitive) or any Gymnasium id; "
+                             "`list` shows the catalog")
     parser.add_argument("--list", action="store_true", help="print the env catalog and exit")
     parser.add_argument("--seed", type=int, default=0, help="seed for training and play (default 0)")
     parser.add_argument("--timesteps", type=int, metavar="N", help="training budget cap in env steps")
