@@ -57,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="allow --load of a stable-baselines3 .zip, which unpickles (can run code)")
     parser.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE",
                         help="override a preset hyperparameter, e.g. --hp learning_rate=0.001 (repeatable)")
+    parser.add_argument("--resume", nargs="?", const="", metavar="RUN",
+                        help="continue an interrupted training run (default: the newest one of --agent on --env)")
+    parser.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
+                        help="seconds between training checkpoints (default 60; 0: only on Ctrl-C/SIGTERM)")
+    parser.add_argument("--env-timeout", type=float, default=60.0, metavar="SECONDS",
+                        help="stop training when one env step takes longer than this (default 60)")
     parser.add_argument("--record", type=Path, metavar="FILE",
                         help="also write what the viewer shows, HUD included, to FILE (.mp4 or .gif)")
     parser.add_argument("--json", action="store_true", help="print one JSON summary as the last line")
@@ -76,6 +82,10 @@ def check_arguments(args: argparse.Namespace) -> None:
         AGENTS.get(args.agent)
     if args.record is not None and args.record.suffix.lower() not in (".mp4", ".gif"):
         raise PlaygroundError(f"--record {args.record}: use a file name ending in .mp4 or .gif.")
+    if args.checkpoint_every < 0 or args.env_timeout < 0:
+        raise PlaygroundError("--checkpoint-every and --env-timeout take seconds, 0 or more.")
+    if args.resume is not None and (args.load or args.retrain):
+        raise PlaygroundError("--resume continues a training run; it does not combine with --load or --retrain.")
     if args.record is not None and args.render == "none":
         raise PlaygroundError("--record needs the episodes to be shown: drop --render none.")
 
@@ -131,7 +141,9 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
                               "Run it on a machine with a screen.")
     options = SessionOptions(agent=args.agent, env=args.env, seed=args.seed, timesteps=args.timesteps,
                              device=args.device, runs_dir=args.runs_dir, retrain=args.retrain, load=args.load,
-                             hp=args.hp, trust_pickle=args.trust_pickle, progress=not args.no_progress,
+                             hp=args.hp, trust_pickle=args.trust_pickle, resume=args.resume,
+                             checkpoint_every=args.checkpoint_every, env_timeout=args.env_timeout,
+                             progress=not args.no_progress,
                              argv=["play.py", *argv])
     prepared = prepare(options, say)
     video = None
@@ -211,8 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     except PlaygroundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:
+        run_dir = getattr(interrupt, "run_dir", None)
+        hint = f"; continue with: python play.py --resume {run_dir}" if run_dir else ""
+        print(f"\n{interrupt or 'interrupted'}{hint}", file=sys.stderr)
         return 130
     if args.json:
         print(json.dumps(summary))

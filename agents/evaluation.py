@@ -9,6 +9,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 
 from agents.normalization import ObservationNormalizer
 from envs.factory import make_vector_env
+from envs.guard import GuardedVecEnv
 
 MAX_PARALLEL_EPISODES = 128
 
@@ -24,7 +25,7 @@ def evaluate(controller: Any, env_id: str, episodes: int, seed: int,
         seed: Seeds the evaluation envs.
         normalizer: Observation statistics the agent was trained with.
     """
-    env = make_vector_env(env_id, min(episodes, MAX_PARALLEL_EPISODES), seed)
+    env = GuardedVecEnv(make_vector_env(env_id, min(episodes, MAX_PARALLEL_EPISODES), seed), env_id)
     if normalizer is not None:
         env = normalizer.wrap(env)
     returns, _ = evaluate_policy(controller, env, n_eval_episodes=episodes, deterministic=True,

@@ -70,6 +70,21 @@ def find_reusable_run(runs_dir: Path, env_id: str, agent: str, hyperparams: dict
     return None
 
 
+def find_resumable_run(runs_dir: Path, env_id: str, agent: str) -> Path | None:
+    """The newest run of this agent on this env that stopped before completing and left a checkpoint."""
+    folder = runs_dir / safe_name(env_id) / agent
+    if not folder.is_dir():
+        return None
+    for run_dir in sorted(folder.iterdir(), reverse=True):
+        try:
+            status = json.loads((run_dir / CONFIG_FILE).read_text(encoding="utf-8")).get("status")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if status != "complete" and (run_dir / "checkpoint.pt").is_file():
+            return run_dir
+    return None
+
+
 def resolve_model_path(path: str | Path) -> tuple[Path, Path]:
     """Accept a run folder, a model.pt or an SB3 .zip; return (model file, the folder it lies in)."""
     given = Path(path).expanduser()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,12 +16,37 @@ from stable_baselines3.common.callbacks import EvalCallback, StopTrainingOnRewar
 
 from agents.build import build_model
 from agents.callbacks import HyperparamCallback, ProgressCallback
+from agents.checkpoint import PeriodicCheckpoint, restore_checkpoint, save_checkpoint
 from agents.normalization import ObservationNormalizer
 from agents.registry import AgentSpec
 from agents.storage import save_model
 from core.device import use_single_cpu_thread_for_small_models
+from core.errors import PlaygroundError
 from core.seeding import seed_everything
 from envs.factory import make_vector_env, normalized
+from envs.guard import EnvFault, GuardedVecEnv
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped training; a checkpoint was saved first."""
+
+    def __init__(self, run_dir: Path, timesteps: int) -> None:
+        super().__init__(f"interrupted at step {timesteps:,}: saved a checkpoint in {run_dir}")
+        self.run_dir = run_dir
+        self.timesteps = timesteps
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while training, so both save a checkpoint and stop cleanly."""
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @dataclass
@@ -51,6 +79,9 @@ def train(
     device: torch.device,
     run_dir: Path,
     progress: bool = True,
+    checkpoint_every: float = 60.0,
+    resume_state: dict[str, Any] | None = None,
+    env_timeout: float = 60.0,
 ) -> TrainingResult:
     """Train `spec` on `env_id` until solved or out of budget, then save the model in `run_dir`.
 
@@ -63,30 +94,56 @@ def train(
         device: Where the networks live.
         run_dir: The run folder (TensorBoard events and the model go here).
         progress: Show the progress bar.
+        checkpoint_every: Seconds between checkpoints (0: only on interruption).
+        resume_state: A checkpoint to continue from (see agents.checkpoint).
+        env_timeout: Seconds one env step may take before the env counts as hung.
+
+    Raises:
+        TrainingInterrupted: On Ctrl-C or SIGTERM, after saving a checkpoint.
+        PlaygroundError: When the env fails, after saving a checkpoint.
     """
     start = time.perf_counter()
     seed_everything(seed)
     use_single_cpu_thread_for_small_models(device, small_model="Cnn" not in hyperparams.get("policy", ""))
     gamma = float(hyperparams.get("gamma", 0.99))
     norm = normalize_settings(hyperparams)
-    env = normalized(make_vector_env(env_id, hyperparams["n_envs"], seed), norm, gamma, training=True)
+    guarded = GuardedVecEnv(make_vector_env(env_id, hyperparams["n_envs"], seed), env_id, env_timeout)
+    env = normalized(guarded, norm, gamma, training=True)
     eval_episodes = hyperparams["eval_episodes"]
-    eval_env = normalized(make_vector_env(env_id, eval_episodes, seed + 10_000), norm, gamma, training=False)
+    eval_env = normalized(GuardedVecEnv(make_vector_env(env_id, eval_episodes, seed + 10_000), env_id, env_timeout),
+                          norm, gamma, training=False)
     model = build_model(spec, hyperparams, env, seed, device, tensorboard_log=str(run_dir))
+    if resume_state is not None:
+        restore_checkpoint(model, env, resume_state)
 
     stop = StopTrainingOnRewardThreshold(solved_at, verbose=0) if solved_at is not None else None
     evaluation = EvalCallback(eval_env, callback_on_new_best=stop, n_eval_episodes=eval_episodes,
                               eval_freq=max(hyperparams["eval_every"] // hyperparams["n_envs"], 1),
                               deterministic=True, verbose=0, warn=False)
     callbacks = [HyperparamCallback(hyperparams), evaluation]
+    if checkpoint_every > 0:
+        callbacks.append(PeriodicCheckpoint(run_dir, checkpoint_every))
     if progress:
         callbacks.append(ProgressCallback(hyperparams["n_timesteps"], f"{spec.name} on {env_id}"))
-    model.learn(total_timesteps=hyperparams["n_timesteps"], callback=callbacks, tb_log_name="tensorboard")
+    remaining = max(hyperparams["n_timesteps"] - model.num_timesteps, 0)
+    try:
+        with sigterm_as_interrupt():
+            model.learn(total_timesteps=remaining, callback=callbacks, tb_log_name="tensorboard",
+                        reset_num_timesteps=resume_state is None)
+    except KeyboardInterrupt:
+        save_checkpoint(run_dir, model, env)
+        raise TrainingInterrupted(run_dir, model.num_timesteps) from None
+    except EnvFault as fault:
+        save_checkpoint(run_dir, model, env)
+        raise PlaygroundError(f"{fault} Training stopped; a checkpoint was saved in {run_dir}: fix the env, "
+                              f"then continue with --resume {run_dir}.") from None
+    finally:
+        env.close()
+        eval_env.close()
 
     normalizer = ObservationNormalizer.from_vec_env(env)
     model_path = save_model(run_dir, model, normalizer)
-    env.close()
-    eval_env.close()
+    save_checkpoint(run_dir, model, env, include_replay=False)
     best = evaluation.best_mean_reward
     return TrainingResult(
         model=model,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,8 +50,11 @@ def read_json(path: str | os.PathLike[str], what: str = "file") -> Any:
         raise PlaygroundError(f"{what} {path} cannot be read ({error}).") from None
 
 
+MIN_FREE_BYTES = 50 * 1024 * 1024
+
+
 def ensure_writable_dir(path: str | os.PathLike[str], what: str = "runs folder") -> Path:
-    """Create `path` if needed and prove it is writable now, before any long work starts."""
+    """Create `path` if needed and prove it is writable with room to spare now, before any long work starts."""
     folder = Path(path)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -61,4 +65,10 @@ def ensure_writable_dir(path: str | os.PathLike[str], what: str = "runs folder")
             f"the {what} {folder} is not writable ({error.strerror or error}). "
             "Choose another with --runs-dir or fix its permissions."
         ) from None
+    free = shutil.disk_usage(folder).free
+    if free < MIN_FREE_BYTES:
+        raise PlaygroundError(
+            f"the {what} {folder} has only {free / 2**20:.0f} MB free; checkpoints and models need room. "
+            "Free some space or choose another folder with --runs-dir."
+        )
     return folder

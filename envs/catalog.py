@@ -77,6 +77,12 @@ def resolve_env_id(name: str) -> str:
     """
     import gymnasium as gym
 
+    if ":" in name:  # "package.module:EnvId-v0": import the module that registers the env
+        module, _, name = name.partition(":")
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise PlaygroundError(f"--env {module}:{name}: cannot import {module} ({error}).") from None
     entry = CATALOG.find(name)
     if entry is None:
         registered = {env_id.lower(): env_id for env_id in gym.envs.registry}

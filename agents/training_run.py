@@ -1,0 +1,131 @@
+"""Training runs as the command line starts them: a new run folder, or a resumed one."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import torch
+
+from agents.checkpoint import load_checkpoint
+from agents.controllers import ModelController
+from agents.prepared import PreparedAgent, SessionOptions
+from agents.registry import AGENTS, AgentSpec
+from agents.storage import find_resumable_run, read_run_config, save_config
+from agents.training import TrainingInterrupted, train
+from core.device import describe_device, resolve_device, use_single_cpu_thread_for_small_models
+from core.errors import PlaygroundError
+from core.runs import new_run_dir, write_command_line
+from envs.catalog import resolve_env_id
+
+
+def solved_threshold(env_id: str, hyperparams: dict[str, Any]) -> float | None:
+    """The return at which training stops: the preset's `solved_at`, else the env's reward threshold."""
+    if hyperparams.get("solved_at") is not None:
+        return float(hyperparams["solved_at"])
+    threshold = gym.spec(env_id).reward_threshold
+    return None if threshold is None else float(threshold)
+
+
+def start_training(spec: AgentSpec, env_id: str, spaces: tuple[gym.Space, gym.Space], hyperparams: dict[str, Any],
+                   device: torch.device, options: SessionOptions, say: Callable[[str], None]) -> PreparedAgent:
+    """Train in a new run folder."""
+    run_dir = new_run_dir(options.runs_dir, env_id, spec.name, tag=f"s{options.seed}")
+    write_command_line(run_dir, options.argv)
+    observation_space, action_space = spaces
+    config = {"agent": spec.name, "env_id": env_id, "seed": options.seed, "device": str(device),
+              "observation_space": repr(observation_space), "action_space": repr(action_space),
+              "solved_at": solved_threshold(env_id, hyperparams), "hyperparams": hyperparams,
+              "status": "training", "versions": _versions()}
+    save_config(run_dir, config)
+    on_cpu_by_choice = options.device == "auto" and device.type == "cpu"
+    reason = " (small MLP policies train faster on the CPU)" if on_cpu_by_choice else ""
+    threshold = config["solved_at"]
+    goal = f"until the evaluation mean return reaches {threshold:g}" if threshold is not None else "for the budget"
+    say(f"Training {spec.name} on {env_id} on {describe_device(device)}{reason}, {goal}, "
+        f"at most {hyperparams['n_timesteps']:,} steps. Run folder: {run_dir}")
+    return _train_and_record(spec, config, run_dir, device, options, say, resume_state=None)
+
+
+def resume_training(options: SessionOptions, say: Callable[[str], None]) -> PreparedAgent:
+    """Continue an interrupted run from its checkpoint: steps, optimizers, statistics, TensorBoard curve."""
+    if options.resume:
+        run_dir = Path(options.resume).expanduser()
+    else:
+        wanted_agent = AGENTS.get(options.agent or "ppo").name
+        wanted_env = resolve_env_id(options.env or "CartPole")
+        run_dir = find_resumable_run(options.runs_dir, wanted_env, wanted_agent)
+        if run_dir is None:
+            raise PlaygroundError(f"no interrupted {wanted_agent} run on {wanted_env} under {options.runs_dir} to "
+                                  "resume. Pass --resume RUN_FOLDER, or train without --resume.")
+    config = read_run_config(run_dir)
+    spec = AGENTS.get(config["agent"])
+    if options.agent and AGENTS.get(options.agent) is not spec:
+        raise PlaygroundError(f"--resume {run_dir} is a {spec.name} run; drop --agent {options.agent}.")
+    if options.env and resolve_env_id(options.env) != config["env_id"]:
+        raise PlaygroundError(f"--resume {run_dir} is a run on {config['env_id']}; drop --env {options.env}.")
+    if options.hp:
+        raise PlaygroundError("--hp cannot change a run being resumed: its hyperparameters are in its config.json. "
+                              "Start a new run to try other settings.")
+    state = load_checkpoint(run_dir)
+    if options.timesteps is not None:
+        config["hyperparams"]["n_timesteps"] = options.timesteps
+    small_model = "Cnn" not in config["hyperparams"].get("policy", "")
+    device = resolve_device(options.device, prefer_gpu=not small_model)
+    use_single_cpu_thread_for_small_models(device, small_model)
+    say(f"Resuming {run_dir} at step {state['num_timesteps']:,} of {config['hyperparams']['n_timesteps']:,}.")
+    config["status"] = "training"
+    save_config(run_dir, config)
+    return _train_and_record(spec, config, run_dir, device, options, say, resume_state=state)
+
+
+def _train_and_record(spec: AgentSpec, config: dict[str, Any], run_dir: Path, device: torch.device,
+                      options: SessionOptions, say: Callable[[str], None],
+                      resume_state: dict[str, Any] | None) -> PreparedAgent:
+    """Run the training, keep config.json's status current, and report the result."""
+    env_id, hyperparams, seed = config["env_id"], config["hyperparams"], config["seed"]
+    try:
+        result = train(spec, env_id, hyperparams, config["solved_at"], seed, device, run_dir, options.progress,
+                       checkpoint_every=options.checkpoint_every, resume_state=resume_state,
+                       env_timeout=options.env_timeout)
+    except TrainingInterrupted as interrupted:
+        save_config(run_dir, {**config, "status": "interrupted", "timesteps": interrupted.timesteps})
+        raise
+    except PlaygroundError:
+        save_config(run_dir, {**config, "status": "failed"})
+        raise
+    _log_final_episode(result, env_id, spec.name, run_dir, seed)
+    config.update(status="complete", timesteps=result.timesteps, train_seconds=round(result.seconds, 3),
+                  solved=result.solved, best_eval_return=result.best_eval_return)
+    save_config(run_dir, config)
+    verdict = "solved" if result.solved else "not solved"
+    best = "-" if result.best_eval_return is None else f"{result.best_eval_return:.1f}"
+    say(f"Trained for {result.timesteps:,} steps in {result.seconds:.1f} s: {verdict} "
+        f"(best evaluation mean return {best}). Saved {result.model_path}")
+    return PreparedAgent(spec, env_id, ModelController(result.model, spec.name, result.normalizer), run_dir,
+                         result.model_path, result.normalizer, trained=True, train_seconds=result.seconds,
+                         timesteps=result.timesteps, solved=result.solved)
+
+
+def _log_final_episode(result: Any, env_id: str, name: str, run_dir: Path, seed: int) -> None:
+    """Put one evaluation episode into the run's TensorBoard as an animated image."""
+    from agents.episode_video import log_episode_gif, record_episode
+
+    event_dirs = sorted(run_dir.glob("tensorboard_*"))
+    if not event_dirs:
+        return
+    frames, _, fps = record_episode(ModelController(result.model, name, result.normalizer), env_id, seed + 40_000)
+    log_episode_gif(event_dirs[-1], frames, fps=fps, step=result.timesteps)
+
+
+def _versions() -> dict[str, str]:
+    """Versions of the libraries a saved model depends on."""
+    import gymnasium
+    import stable_baselines3
+    import torch
+
+    return {"python": sys.version.split()[0], "torch": torch.__version__,
+            "stable_baselines3": stable_baselines3.__version__, "gymnasium": gymnasium.__version__}
