@@ -221,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         check_arguments(args)
         summary = run(args, argv)
     except PlaygroundError as error:
-        print(f"error: {error}", file=sys.stderr)
+        one_line = " ".join(str(error).splitlines())  # user input in the message may hold line breaks
+        print(f"error: {one_line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as interrupt:
         run_dir = getattr(interrupt, "run_dir", None)
