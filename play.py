@@ -42,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a catalog name (CartPole, case-insensitive) or any Gymnasium id; "
                              "`list` shows the catalog")
     parser.add_argument("--list", action="store_true", help="print the env catalog and exit")
+    parser.add_argument("--obs", choices=("vector", "pixels"), default="vector",
+                        help="what our own games show the agent: compact features (default) or pixels")
+    parser.add_argument("--versus", choices=("scripted", "human", "self"), default="scripted",
+                        help="two-player games (Pong): who plays the other paddle while you watch")
     parser.add_argument("--seed", type=int, default=0, help="seed for training and play (default 0)")
     parser.add_argument("--timesteps", type=int, metavar="N", help="training budget cap in env steps")
     parser.add_argument("--episodes", type=int, default=3, metavar="N", help="episodes to show or evaluate (default 3)")
@@ -86,6 +90,8 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise PlaygroundError("--checkpoint-every and --env-timeout take seconds, 0 or more.")
     if args.resume is not None and (args.load or args.retrain):
         raise PlaygroundError("--resume continues a training run; it does not combine with --load or --retrain.")
+    if args.versus != "scripted" and args.render == "none":
+        raise PlaygroundError(f"--versus {args.versus} plays in the viewer: drop --render none.")
     if args.record is not None and args.render == "none":
         raise PlaygroundError("--record needs the episodes to be shown: drop --render none.")
 
@@ -129,6 +135,19 @@ def choose_render(requested: str, say: Any) -> str:
     return "video"
 
 
+def pixel_variant(env_name: str | None) -> str:
+    """The catalog name of an env's pixel-observation variant (`Snake` -> `SnakePixels`)."""
+    from envs.catalog import CATALOG
+
+    entry = CATALOG.get(env_name or "CartPole")
+    pixels = CATALOG.find(f"{entry.name}Pixels")
+    if pixels is None:
+        games = [name for name, _ in CATALOG.items() if CATALOG.find(f"{name}Pixels")]
+        raise PlaygroundError(f"--obs pixels: {entry.name} has no pixel variant. Games that have one: "
+                              f"{', '.join(games)}.")
+    return pixels.name
+
+
 def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     """Prepare the agent, then show, record or evaluate its episodes; returns the JSON summary."""
     from agents.evaluation import evaluate, summarize
@@ -136,9 +155,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
 
     say = _say_to(sys.stdout)
     render = choose_render(args.render, say)
-    if (args.agent or "").lower() == "human" and render != "human":
-        raise PlaygroundError("the human agent needs a window, and there is no display here. "
-                              "Run it on a machine with a screen.")
+    args.env = pixel_variant(args.env) if args.obs == "pixels" else args.env
+    if render != "human" and "human" in ((args.agent or "").lower(), args.versus):
+        who = "the human agent" if (args.agent or "").lower() == "human" else "--versus human"
+        raise PlaygroundError(f"{who} needs a window, and there is no display here. Run it on a machine with a screen.")
     options = SessionOptions(agent=args.agent, env=args.env, seed=args.seed, timesteps=args.timesteps,
                              device=args.device, runs_dir=args.runs_dir, retrain=args.retrain, load=args.load,
                              hp=args.hp, trust_pickle=args.trust_pickle, resume=args.resume,
@@ -179,6 +199,7 @@ def show(prepared: Any, args: argparse.Namespace, render: str) -> tuple[list[flo
     from envs.factory import make_env
     from viewer.hud import HudState
     from viewer.keymaps import HumanController, keymap_for
+    from viewer.opponents import set_opponent
     from viewer.window import Viewer, ViewerOptions
 
     env = make_env(prepared.env_id, render_mode="rgb_array")
@@ -193,6 +214,7 @@ def show(prepared: Any, args: argparse.Namespace, render: str) -> tuple[list[flo
     state = HudState(agent=prepared.spec.name, env_id=prepared.env_id, episodes=args.episodes,
                      action_labels=list(entry.action_labels) if entry and entry.action_labels else None,
                      help_lines=keymap.help_lines() if keymap else [])
+    state.help_lines += set_opponent(env, args.versus, prepared.controller)
     options = ViewerOptions(window=render == "human", record_to=record_to, human=human,
                             screenshot_dir=folder / "screenshots")
     viewer = Viewer(env, controller, state, options)
