@@ -328,7 +328,7 @@ def test_ppo_learns_snake_beyond_a_random_agent():
                               episodes=20, seed=1000)
         rng = np.random.default_rng(0)
         random = mean_return("playground/Snake-v0", lambda obs: int(rng.integers(3)), episodes=20, seed=1000)
-        assert trained > random + 3.0, (trained, random)
+        assert trained > random + 5.0, (trained, random)
         assert time.perf_counter() - start < 120
     finally:
         torch.set_num_threads(threads)
