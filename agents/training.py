@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import EvalCallback, StopTrainingOnRewardThreshold
+from stable_baselines3.common.vec_env import VecTransposeImage
 
 from agents.build import build_model
 from agents.callbacks import HyperparamCallback, ProgressCallback
@@ -113,6 +114,8 @@ def train(
     eval_env = normalized(GuardedVecEnv(make_vector_env(env_id, eval_episodes, seed + 10_000), env_id, env_timeout),
                           norm, gamma, training=False)
     model = build_model(spec, hyperparams, env, seed, device, tensorboard_log=str(run_dir))
+    if isinstance(model.get_env(), VecTransposeImage):  # SB3 moved image channels first: evaluate the same way
+        eval_env = VecTransposeImage(eval_env)
     if resume_state is not None:
         restore_checkpoint(model, env, resume_state)
 
