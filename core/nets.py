@@ -62,11 +62,12 @@ def _activation(activation: str | type[nn.Module]) -> type[nn.Module]:
 
 
 class LSTMBlock(nn.Module):
-    """A multi-layer LSTM over batch-first sequences, with explicit state in and out.
+    """A multi-layer LSTM over sequences, with explicit state in and out.
 
     The shared recurrent block: the character LSTM of textgen runs it over text chunks (truncated
-    backpropagation through time), recurrent RL policies run it over rollouts and reset the state of
-    the rows whose episode starts.
+    backpropagation through time), recurrent RL policies (agents/recurrent.py) run it over rollouts and
+    reset the state of the rows whose episode starts. It is a drop-in for `nn.LSTM` where callers read
+    `input_size`, `hidden_size` and `num_layers` and call `block(x, (h, c)) -> (out, (h, c))`.
 
     Args:
         input_size: Features per time step.
@@ -74,6 +75,8 @@ class LSTMBlock(nn.Module):
         num_layers: Stacked layers.
         dropout: Dropout between layers (not after the last), as in nn.LSTM.
         forget_bias: Initial bias of the forget gates; 1.0 helps gradients flow early in training.
+        batch_first: Inputs and outputs are `(batch, time, features)` (the default, as textgen uses them);
+            False for `(time, batch, features)`, the layout of sb3-contrib's recurrent policies.
     """
 
     def __init__(
@@ -83,16 +86,23 @@ class LSTMBlock(nn.Module):
         num_layers: int = 1,
         dropout: float = 0.0,
         forget_bias: float = 1.0,
+        batch_first: bool = True,
     ) -> None:
         super().__init__()
+        if int(input_size) < 1 or int(hidden_size) < 1 or int(num_layers) < 1:
+            raise ValueError(
+                f"LSTMBlock sizes must be positive, got input_size={input_size}, "
+                f"hidden_size={hidden_size}, num_layers={num_layers}"
+            )
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.num_layers = num_layers
+        self.batch_first = batch_first
         self.lstm = nn.LSTM(
             input_size,
             hidden_size,
             num_layers=num_layers,
-            batch_first=True,
+            batch_first=batch_first,
             dropout=dropout if num_layers > 1 else 0.0,
         )
         with torch.no_grad():
@@ -122,11 +132,11 @@ class LSTMBlock(nn.Module):
         """Run the LSTM over a batch of sequences.
 
         Args:
-            x: Inputs of shape `(batch, time, input_size)`.
+            x: Inputs of shape `(batch, time, input_size)`; `(time, batch, input_size)` when not batch_first.
             state: The state to start from, or None for zeros.
 
         Returns:
-            The outputs of the last layer `(batch, time, hidden_size)` and the final state.
+            The outputs of the last layer, laid out as `x` with `hidden_size` features, and the final state.
         """
         output, (h, c) = self.lstm(x, state)
         return output, (h, c)

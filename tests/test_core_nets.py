@@ -87,3 +87,29 @@ def test_detach_state_cuts_gradient():
     _, state = block(torch.randn(1, 2, 2))
     detached = LSTMBlock.detach_state(state)
     assert state[0].requires_grad and not detached[0].requires_grad
+
+
+def test_lstm_block_sequence_first_matches_batch_first_with_the_same_weights():
+    torch.manual_seed(0)
+    batch_first = LSTMBlock(3, 5, num_layers=2)
+    sequence_first = LSTMBlock(3, 5, num_layers=2, batch_first=False)
+    sequence_first.load_state_dict(batch_first.state_dict())  # same parameter names: old checkpoints still load
+    x = torch.randn(4, 7, 3)  # (batch, time, features)
+    state = batch_first.initial_state(4)
+    out_bf, (h_bf, c_bf) = batch_first(x, state)
+    out_sf, (h_sf, c_sf) = sequence_first(x.transpose(0, 1), state)
+    assert out_sf.shape == (7, 4, 5)
+    assert torch.allclose(out_sf.transpose(0, 1), out_bf, atol=1e-6)
+    assert torch.allclose(h_sf, h_bf, atol=1e-6) and torch.allclose(c_sf, c_bf, atol=1e-6)
+
+
+def test_lstm_block_reads_like_nn_lstm_to_callers():
+    block = LSTMBlock(6, 9, num_layers=3, batch_first=False)
+    assert (block.input_size, block.hidden_size, block.num_layers) == (6, 9, 3)
+    assert not block.lstm.batch_first and LSTMBlock(6, 9).lstm.batch_first
+
+
+@pytest.mark.parametrize("sizes", [(0, 4, 1), (3, 0, 1), (3, -2, 1), (3, 4, 0)])
+def test_lstm_block_rejects_non_positive_sizes(sizes):
+    with pytest.raises(ValueError, match="positive"):
+        LSTMBlock(*sizes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample = commands.add_parser("sample", help="write text with a trained model")
     sample.add_argument("--run", help="a run folder (default: the newest under <runs-dir>/textgen)")
     sample.add_argument("--runs-dir", default="runs", help="root folder of runs (default: runs)")
-    sample.add_argument("--prime", default="\n", help="text to start from (default: a newline)")
+    sample.add_argument("--prime", help="text to start from (default: a newline)")
     sample.add_argument("--length", type=int, default=400, help="characters to write (default 400)")
     sample.add_argument(
         "--temperature", type=float, nargs="+", default=list(DEFAULT_TEMPERATURES),
@@ -100,17 +101,31 @@ def run_sample(args: argparse.Namespace) -> int:
     for temperature in args.temperature:
         check_sampling_args(args.length, temperature, args.top_k)
     generator = load_generator(args.run, args.runs_dir, args.device, args.which)
-    generator.vocab.encode(args.prime)  # name unknown characters before any work
+    vocab = generator.vocab
+    prime = args.prime if args.prime is not None else ("\n" if "\n" in vocab else vocab.chars[0])
+    vocab.encode(prime)  # name unknown characters before any work
     for temperature in args.temperature:
-        text = generator.generate(args.prime, args.length, temperature, args.top_k, args.seed)
+        text = generator.generate(prime, args.length, temperature, args.top_k, args.seed)
         print(f"----- temperature {temperature:g} -----")
-        print(args.prime + text)
+        print(prime + text)
     return 0
+
+
+def quiet_openmp_threads() -> None:
+    """Let idle OpenMP workers sleep instead of spinning, unless the user chose otherwise.
+
+    An LSTM step on the CPU runs thousands of small parallel regions; on a small shared machine
+    (2 vCPUs) spinning workers made steps erratically 2-20x slower, sleeping ones kept them steady.
+    It only counts when set before torch is first imported, as here.
+    """
+    if "torch" not in sys.modules:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
+    quiet_openmp_threads()
     args = build_parser().parse_args(arguments)
     try:
         if args.command == "train":

@@ -15,7 +15,7 @@ class StreamBatcher:
     Each epoch shifts the chunk boundaries so that no character always sits at a chunk start.
 
     Args:
-        data: The training ids, shape `(n,)`.
+        data: The training ids, shape `(n,)`, on the training device.
         batch_size: Number of streams (lowered for a short text so each stream holds one chunk).
         seq_len: Characters per chunk.
     """
@@ -37,8 +37,9 @@ class StreamBatcher:
         epoch, chunk = divmod(step, self.chunks_per_epoch)
         valid_offsets = self.stream_len - self.seq_len * self.chunks_per_epoch + 1
         offset = (epoch * 7919) % valid_offsets
-        starts = torch.arange(self.batch_size) * self.stream_len + offset + chunk * self.seq_len
-        index = starts[:, None] + torch.arange(self.seq_len + 1)[None, :]
+        device = self.data.device
+        starts = torch.arange(self.batch_size, device=device) * self.stream_len + offset + chunk * self.seq_len
+        index = starts[:, None] + torch.arange(self.seq_len + 1, device=device)[None, :]
         window = self.data[index]
         return window[:, :-1], window[:, 1:], chunk == 0
 

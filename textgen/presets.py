@@ -32,7 +32,7 @@ class TrainPreset:
     """
 
     embed_size: int = 64
-    hidden_size: int = 512
+    hidden_size: int = 384
     num_layers: int = 2
     dropout: float = 0.0
     batch_size: int = 64

@@ -197,7 +197,7 @@ def _loop(
     if not start_step:
         table = "\n".join(f"|{key}|{value}|" for key, value in preset.to_dict().items())
         writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}", 0)
-    batcher = StreamBatcher(s.train_ids, preset.batch_size, preset.seq_len)
+    batcher = StreamBatcher(s.train_ids.to(s.device), preset.batch_size, preset.seq_len)
     eval_ids = s.val_ids[: preset.eval_chars] if preset.eval_chars else s.val_ids
     marks = [mark for mark in eval_marks if mark > start_elapsed]
     result = TrainResult(s.run_dir, start_step, trainer["best_val"], None, 0.0)
@@ -225,7 +225,6 @@ def _loop(
     try:
         while (end_step is None or step < end_step) and (end_s is None or elapsed() < end_s):
             x, y, fresh = batcher.batch(step)
-            x, y = x.to(s.device, non_blocking=True), y.to(s.device, non_blocking=True)
             progress_frac = max(
                 0.0 if end_step is None else step / max(1, end_step),
                 0.0 if end_s is None else elapsed() / max(1e-9, end_s),
