@@ -113,3 +113,14 @@ def test_lstm_block_reads_like_nn_lstm_to_callers():
 def test_lstm_block_rejects_non_positive_sizes(sizes):
     with pytest.raises(ValueError, match="positive"):
         LSTMBlock(*sizes)
+
+
+def test_flush_denormals_sets_flush_to_zero():
+    from core.nets import flush_denormals
+
+    torch.set_flush_denormal(False)
+    tiny = torch.tensor([1e-39], dtype=torch.float32)  # a denormal float32
+    assert float(tiny * 1.0) != 0.0
+    if not flush_denormals():
+        pytest.skip("this CPU cannot flush denormals")
+    assert float(tiny * 1.0) == 0.0

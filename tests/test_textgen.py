@@ -273,3 +273,10 @@ def test_cli_train_resume_and_ctrl_c(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert torch.load(run / ckpt.LATEST_FILE, weights_only=True)["trainer"]["step"] == saved + 5
     assert f"step {saved + 5}:" in resumed.stdout
+
+
+def test_cli_help_does_not_import_torch(tmp_path):
+    code = "import sys; from textgen.cli import main; import textgen; print('torch' in sys.modules)"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip() == "False", proc.stderr
