@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from core.device import DEVICE_CHOICES
 from core.errors import PlaygroundError
 
 RENDER_CHOICES = ("auto", "human", "video", "none")
+# Idle OpenMP workers that spin slow every CPU step down on a small shared machine; must be set before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 class ArgumentParser(argparse.ArgumentParser):
