@@ -18,6 +18,8 @@ from stable_baselines3.common.distributions import CategoricalDistribution
 from stable_baselines3.common.policies import ActorCriticPolicy
 
 from agents.normalization import ObservationNormalizer
+from agents.recurrent import is_recurrent
+from agents.recurrent_memory import RecurrentMemory
 from core.control import Decision
 
 
@@ -43,6 +45,9 @@ class RandomController:
 class ModelController:
     """A trained stable-baselines3 model, with its observation statistics when it used any.
 
+    A recurrent model (ppo-lstm) carries its LSTM state from one `decide` to the next; `reset` clears it,
+    so call it at every episode start.
+
     Args:
         model: The trained algorithm.
         name: The agent's name, for display.
@@ -56,9 +61,11 @@ class ModelController:
         self.name = name
         self.normalizer = normalizer
         self.deterministic = deterministic
+        self.memory = RecurrentMemory(model.policy) if is_recurrent(model.policy) else None
 
     def reset(self) -> None:
-        pass
+        if self.memory is not None:
+            self.memory.reset()
 
     def predict(self, observations: np.ndarray, state: Any = None, episode_start: Any = None,
                 deterministic: bool = True) -> tuple[np.ndarray, Any]:
@@ -68,6 +75,8 @@ class ModelController:
     def decide(self, observation: np.ndarray) -> Decision:
         if self.normalizer is not None:
             observation = self.normalizer(observation)
+        if self.memory is not None:
+            return self.memory.decide(observation, self.deterministic)
         action, _ = self.model.predict(observation, deterministic=self.deterministic)
         decision = Decision(action.item() if np.ndim(action) == 0 else action)
         with torch.no_grad():

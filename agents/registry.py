@@ -55,6 +55,8 @@ for _spec in (
               "stable_baselines3:A2C"),
     AgentSpec("sac", "Soft Actor-Critic (stable-baselines3)", (BOX,), "stable_baselines3:SAC"),
     AgentSpec("td3", "Twin Delayed DDPG (stable-baselines3)", (BOX,), "stable_baselines3:TD3"),
+    AgentSpec("ppo-lstm", "recurrent PPO with an LSTM memory, for partially observable worlds (sb3-contrib)",
+              (DISCRETE, BOX, MULTI_DISCRETE, MULTI_BINARY), "agents.recurrent:RecurrentPPO"),
     AgentSpec("random", "uniformly random actions, the baseline to beat",
               (DISCRETE, BOX, MULTI_DISCRETE, MULTI_BINARY)),
     AgentSpec("human", "you, at the keyboard (needs a display)", (DISCRETE, BOX)),

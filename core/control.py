@@ -17,12 +17,14 @@ class Decision:
         probabilities: Action probabilities (discrete policies).
         q_values: Action values (Q-learning agents).
         value: The agent's estimate of the return to come.
+        hidden: The agent's memory after the choice (an LSTM's hidden state, 1-D), for recurrent agents.
     """
 
     action: Any
     probabilities: np.ndarray | None = None
     q_values: np.ndarray | None = None
     value: float | None = None
+    hidden: np.ndarray | None = None
 
 
 class Controller(Protocol):

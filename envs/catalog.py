@@ -54,6 +54,14 @@ for _entry in (
     CatalogEntry("PongPixels", "playground/PongPixels-v0", kind="game", action_labels=("stay", "up", "down")),
     CatalogEntry("Bricks", "playground/Bricks-v0", kind="game", action_labels=("stay", "left", "right")),
     CatalogEntry("BricksPixels", "playground/BricksPixels-v0", kind="game", action_labels=("stay", "left", "right")),
+    # Partially observable worlds, for agents with memory (ppo-lstm). *NoVel: velocities hidden (envs/masking.py).
+    CatalogEntry("CartPoleNoVel", "playground/CartPoleNoVel-v1", kind="masked", action_labels=("left", "right")),
+    CatalogEntry("PendulumNoVel", "playground/PendulumNoVel-v1", kind="masked"),
+    CatalogEntry("LunarLanderNoVel", "playground/LunarLanderNoVel-v3", kind="masked", needs_module=BOX2D,
+                 action_labels=("none", "left eng", "main eng", "right eng")),
+    CatalogEntry("CueCorridor", "playground/CueCorridor-v0", kind="game", action_labels=("forward", "up", "down")),
+    CatalogEntry("CueCorridorPixels", "playground/CueCorridorPixels-v0", kind="game",
+                 action_labels=("forward", "up", "down")),
 ):
     CATALOG.register(_entry.name, _entry)
 

@@ -14,7 +14,8 @@ from envs.catalog import CATALOG
 # Small rollouts so that one PPO/A2C update fits the tiny budget.
 TINY = {"ppo": ["n_steps=32", "batch_size=32", "n_envs=2"], "a2c": ["n_steps=8", "n_envs=2"],
         "dqn": ["learning_starts=64", "buffer_size=1000"], "sac": ["learning_starts=64", "buffer_size=1000"],
-        "td3": ["learning_starts=64", "buffer_size=1000"]}
+        "td3": ["learning_starts=64", "buffer_size=1000"],
+        "ppo-lstm": ["n_steps=32", "batch_size=32", "n_envs=2", "policy_kwargs.lstm_hidden_size=16"]}
 
 
 def _pairs() -> list[tuple[str, str]]:

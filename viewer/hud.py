@@ -15,6 +15,7 @@ MUTED = (140, 146, 160)
 ACCENT = (90, 170, 255)
 CHOSEN = (255, 190, 70)
 PANEL_WIDTH = 300
+MEMORY_COLUMNS, MEMORY_ROWS, MEMORY_CELL_HEIGHT = 32, 8, 8  # the hidden-state heat map: at most 256 cells shown
 
 
 @dataclass
@@ -46,6 +47,13 @@ def format_action(action: object, labels: list[str] | None) -> str:
     return str(action)
 
 
+def heat_colour(value: float) -> tuple[int, int, int]:
+    """A diverging colour for a value in [-1, 1] (an LSTM's hidden units are): blue, dark grey at 0, orange."""
+    level = float(np.clip(value, -1.0, 1.0))
+    base, far = np.array((40, 44, 54)), np.array(CHOSEN if level > 0 else ACCENT)
+    return tuple(int(c) for c in base + abs(level) * (far - base))
+
+
 class Hud:
     """Draws a `HudState` into a panel; fonts are made once."""
 
@@ -75,6 +83,8 @@ class Hud:
             if decision.value is not None:
                 y = self._line(surface, f"value estimate {decision.value:.2f}", x, y, MUTED, self.small)
                 y = self._plot(surface, state.values, pygame.Rect(x, y, rect.width - 24, 40)) + 4
+            if decision.hidden is not None:
+                y = self._memory(surface, decision.hidden, x, y, rect.width - 24)
         if state.finished_returns:
             shown = ", ".join(f"{r:.0f}" for r in state.finished_returns[-6:])
             y = self._line(surface, f"returns: {shown}", x, y, MUTED, self.small)
@@ -94,6 +104,20 @@ class Hud:
                        rect.bottom - 2 - (v - low) / span * (rect.height - 4)) for i, v in enumerate(recent)]
             pygame.draw.lines(surface, ACCENT, False, points, 2)
         return rect.bottom
+
+    def _memory(self, surface: pygame.Surface, hidden: np.ndarray, x: int, y: int, width: int) -> int:
+        """The LSTM hidden state as a heat map, a cell per unit (blue below zero, orange above); returns the y below."""
+        values = np.asarray(hidden, dtype=np.float64).ravel()
+        shown = values[:MEMORY_COLUMNS * MEMORY_ROWS]
+        y = self._line(surface, f"memory: LSTM hidden state ({values.size} units)", x, y, MUTED, self.small, spacing=0)
+        columns = max(1, min(shown.size, MEMORY_COLUMNS))
+        cell = max(2, width // columns)
+        for index, value in enumerate(shown):
+            row, column = divmod(index, columns)
+            surface.fill(heat_colour(value), (x + column * cell, y + 1 + row * MEMORY_CELL_HEIGHT,
+                                              cell - 1, MEMORY_CELL_HEIGHT - 1))
+        rows = -(-shown.size // columns)
+        return y + rows * MEMORY_CELL_HEIGHT + 6
 
     def _line(self, surface: pygame.Surface, text: str, x: int, y: int, colour: tuple = TEXT,
               font: pygame.font.Font | None = None, spacing: int = 2) -> int:

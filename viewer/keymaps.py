@@ -52,7 +52,13 @@ KEYMAPS: dict[str, KeyMap] = {
     "playground/PongPixels-v0": KeyMap((("up", 1, "paddle up"), ("down", 2, "paddle down")), 0, "stay"),
     "playground/Bricks-v0": KeyMap((("left", 1, "paddle left"), ("right", 2, "paddle right")), 0, "stay"),
     "playground/BricksPixels-v0": KeyMap((("left", 1, "paddle left"), ("right", 2, "paddle right")), 0, "stay"),
+    "playground/CueCorridor-v0": KeyMap((("up", 1, "upper exit"), ("down", 2, "lower exit")), 0, "walk on"),
+    "playground/CueCorridorPixels-v0": KeyMap((("up", 1, "upper exit"), ("down", 2, "lower exit")), 0, "walk on"),
 }
+# The worlds with velocities hidden play like the worlds they hide them from.
+for _base, _masked in (("CartPole-v1", "playground/CartPoleNoVel-v1"), ("Pendulum-v1", "playground/PendulumNoVel-v1"),
+                       ("LunarLander-v3", "playground/LunarLanderNoVel-v3")):
+    KEYMAPS[_masked] = KEYMAPS[_base]
 
 
 def keymap_for(env_id: str, action_space: gym.Space, required: bool = True) -> KeyMap | None:

@@ -14,6 +14,7 @@ GAMES = (
     ("Snake", "envs.games.snake:SnakeEnv", 1000),
     ("Pong", "envs.games.pong:PongEnv", 2000),
     ("Bricks", "envs.games.bricks:BricksEnv", 2000),
+    ("CueCorridor", "envs.games.cue_corridor:CueCorridorEnv", 40),
 )
 
 
