@@ -9,11 +9,14 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor, VecNormalize
 
 from core.errors import PlaygroundError
+from core.headless import ensure_sdl_runtime_dir
 from envs.vector import GymnasiumVecEnv, SameStepCartPoleVectorEnv
 
 
 def make_env(env_id: str, render_mode: str | None = None, **env_kwargs: Any) -> gym.Env:
     """One Gymnasium env, with a clear error when it cannot be made."""
+    if render_mode is not None:
+        ensure_sdl_runtime_dir()
     try:
         return gym.make(env_id, render_mode=render_mode, **env_kwargs)
     except gym.error.DependencyNotInstalled as error:

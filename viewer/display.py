@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-import tempfile
 
-os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-if "XDG_RUNTIME_DIR" not in os.environ:  # SDL prints an error line at start-up without one (SSH, CI)
-    os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="playground-xdg-")
+from core.headless import ensure_sdl_runtime_dir
+
+ensure_sdl_runtime_dir()
 
 HEADLESS_DRIVERS = {"offscreen", "dummy"}
 
