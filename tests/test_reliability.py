@@ -19,7 +19,7 @@ from tests.conftest import ROOT, assert_user_error, last_json, run_cli
 
 # A PPO run that never counts as solved, so it trains for its whole budget.
 LONG_RUN = ["--agent", "ppo", "--env", "CartPole", "--render", "none", "--episodes", "1", "--no-progress",
-            "--hp", "solved_at=1000000", "--hp", "eval_every=100000", "--timesteps", "60000"]
+            "--hp", "solved_at=1000000", "--hp", "eval_every=100000", "--timesteps", "5000000"]
 
 
 def _start(runs: Path, *extra: str) -> subprocess.Popen:
@@ -60,13 +60,14 @@ def test_interrupt_saves_a_checkpoint_and_resume_continues(tmp_path, signal_numb
     stopped_at = load_checkpoint(run_dir)["num_timesteps"]
     assert stopped_at == config["timesteps"] > 0
 
-    resumed = last_json(run_cli("--resume", str(run_dir), "--render", "none", "--episodes", "1", "--no-progress",
-                                "--runs-dir", str(runs), "--json"))
+    target = stopped_at + 8192  # a short continuation of the (long) budget
+    resumed = last_json(run_cli("--resume", str(run_dir), "--timesteps", str(target), "--render", "none",
+                                "--episodes", "1", "--no-progress", "--runs-dir", str(runs), "--json"))
     assert resumed["run_dir"] == str(run_dir) and resumed["trained"]
-    assert resumed["timesteps"] >= 60000
+    assert resumed["timesteps"] >= target
     assert json.loads((run_dir / "config.json").read_text())["status"] == "complete"
     steps = _steps_in_tensorboard(run_dir)
-    assert steps == sorted(steps) and steps[-1] >= 60000 and min(steps) < stopped_at  # one curve, continued
+    assert steps == sorted(steps) and steps[-1] >= target and min(steps) < stopped_at  # one curve, continued
     assert [p.name for p in run_dir.glob("tensorboard_*")] == ["tensorboard_1"]
 
 
