@@ -17,6 +17,17 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def default_sigint() -> None:
+    """In a child process: take Ctrl-C normally even when the test runner was started with SIGINT ignored.
+
+    Shells ignore SIGINT in background jobs (`cmd &`) and children inherit that; Python then never raises
+    KeyboardInterrupt, so the Ctrl-C tests need the default disposition back.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def headless_env() -> dict[str, str]:
     """The environment of a machine with no display at all (SSH, CI)."""
     env = {key: value for key, value in os.environ.items()
@@ -29,7 +40,7 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
             timeout: float = 600) -> subprocess.CompletedProcess:
     """Run `python play.py ARGS` in a fresh process."""
     return subprocess.run([sys.executable, str(ROOT / "play.py"), *args], cwd=cwd or ROOT, env=env or os.environ.copy(),
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, preexec_fn=default_sigint)
 
 
 def last_json(completed: subprocess.CompletedProcess) -> dict:

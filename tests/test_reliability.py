@@ -15,7 +15,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from agents.checkpoint import load_checkpoint
-from tests.conftest import ROOT, assert_user_error, last_json, run_cli
+from tests.conftest import ROOT, assert_user_error, default_sigint, last_json, run_cli
 
 # A PPO run that never counts as solved, so it trains for its whole budget.
 LONG_RUN = ["--agent", "ppo", "--env", "CartPole", "--render", "none", "--episodes", "1", "--no-progress",
@@ -24,7 +24,8 @@ LONG_RUN = ["--agent", "ppo", "--env", "CartPole", "--render", "none", "--episod
 
 def _start(runs: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(ROOT / "play.py"), *LONG_RUN, "--runs-dir", str(runs), *extra],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
 
 
 def _wait_for_training(runs: Path, timeout: float = 60) -> Path:

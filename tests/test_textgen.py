@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import PlaygroundError
+from tests.conftest import default_sigint
 from textgen import checkpoint as ckpt
 from textgen.corpus import CACHE_ENV, read_corpus, resolve_corpus, split_corpus
 from textgen.data import StreamBatcher, evaluate
@@ -257,6 +258,7 @@ def test_cli_train_resume_and_ctrl_c(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "textgen", *args, "--minutes", "2"], cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=default_sigint,
     )  # fmt: skip
     deadline = time.monotonic() + 180
     while not list(tmp_path.glob("runs/textgen/*/events.out.tfevents.*")) and time.monotonic() < deadline:
