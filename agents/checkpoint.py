@@ -21,8 +21,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.utils import get_device
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
+from core.checkpoint import save_state
 from core.errors import PlaygroundError
-from core.files import atomic_path
 
 CHECKPOINT_FILE = "checkpoint.pt"
 CHECKPOINT_FORMAT = 1
@@ -70,8 +70,7 @@ def save_checkpoint(run_dir: Path, model: BaseAlgorithm, env: VecEnv, include_re
         "saved_at": time.time(),
     }
     path = run_dir / CHECKPOINT_FILE
-    with atomic_path(path) as temporary:
-        torch.save(state, temporary)
+    save_state(path, state)
     return path
 
 

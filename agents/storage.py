@@ -21,8 +21,9 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from agents.build import build_model
 from agents.normalization import ObservationNormalizer
 from agents.registry import AgentSpec
+from core.checkpoint import save_state
 from core.errors import PlaygroundError
-from core.files import atomic_path, read_json, write_json
+from core.files import read_json, write_json
 from core.runs import safe_name
 from envs.factory import make_vector_env
 
@@ -41,8 +42,7 @@ def save_config(run_dir: Path, config: dict[str, Any]) -> None:
 def save_model(run_dir: Path, model: BaseAlgorithm, normalizer: ObservationNormalizer | None) -> Path:
     """Save the policy's tensors and the normalisation statistics, atomically; returns the model path."""
     path = run_dir / MODEL_FILE
-    with atomic_path(path) as temporary:
-        torch.save(model.policy.state_dict(), temporary)
+    save_state(path, model.policy.state_dict())
     if normalizer is not None:
         write_json(run_dir / NORMALIZATION_FILE, normalizer.to_json())
     return path
