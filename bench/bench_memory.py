@@ -52,7 +52,8 @@ def cartpole_runs(seeds: int, timesteps: int, runs_dir: Path) -> list[dict]:
         for seed in range(seeds):
             _, run = train(agent, CARTPOLE, seed, timesteps, runs_dir)
             runs.append(run)
-            print(f"{CARTPOLE} {agent:8s} seed {seed}: best eval {run['best_eval'] or float('nan'):7.1f} after {run['steps']:6d} "
+            best = run["best_eval"] or float("nan")
+            print(f"{CARTPOLE} {agent:8s} seed {seed}: best eval {best:7.1f} after {run['steps']:6d} "
                   f"steps, {run['seconds']:6.1f} s", flush=True)
     return runs
 
