@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         description="Train a reinforcement-learning agent (or reuse the one trained before), then watch it play.",
         epilog="Examples: python play.py --agent ppo --env CartPole | python play.py --agent dqn --env CartPole "
-               "--render none --episodes 100 | python play.py --env list",
+               "--render none --episodes 100 | python play.py --env list. Sweeps and many-seed reports on Ray: "
+               "python play.py tune --help, python play.py seeds --help",
     )
     agents = ", ".join(f"{name} ({spec.summary})" for name, spec in AGENTS.items())
     parser.add_argument("--agent", metavar="NAME", help=f"the agent (default ppo): {agents}")
@@ -239,6 +240,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
     try:
+        if argv[:1] in (["tune"], ["seeds"]):  # experiments on Ray: their own parser (python play.py tune --help)
+            from experiments.cli import run_command
+
+            return run_command(argv)
         args = build_parser().parse_args(argv)
         if args.list or (args.env or "").lower() == "list":
             print_catalog()

@@ -1,0 +1,109 @@
+"""Running the trials of an experiment on Ray Tune, and reading back what each trial reported.
+
+Imports Ray: import this module only when an experiment runs.
+
+Shared by `tune` (a search) and `seeds` (one trial per seed): the resources per trial, the retries of
+trials whose worker was lost, the experiment folder, the progress lines, and the restore of a stopped one.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ray import tune
+
+from experiments.records import TrialRecord
+from experiments.trainable import TrialSettings, tune_trial
+
+METRIC = "eval_return"
+MAX_FAILURES = 3  # a trial whose worker dies (node lost, out of memory) starts again, up to 3 times
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What each trial asks Ray for, and how many may run at once (None: as many as fit)."""
+
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0
+    max_concurrent: int | None = None
+
+
+def trial_dirname(trial: Any) -> str:
+    """Short trial folder names (Tune's own list every sampled value and grow too long for some file systems)."""
+    return f"trial-{trial.trial_id}"
+
+
+def trainable(settings: TrialSettings, resources: Resources) -> Any:
+    """The Tune trainable: tune_trial with the shared settings bound and the resources attached."""
+    bound = tune.with_parameters(tune_trial, settings=settings)
+    return tune.with_resources(bound, {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
+
+
+def new_tuner(settings: TrialSettings, resources: Resources, folder: Path, param_space: dict[str, Any],
+              tune_config: dict[str, Any]) -> Any:
+    """A Tuner whose experiment lives in `folder` (created by the caller).
+
+    Args:
+        settings: What every trial shares.
+        resources: Per-trial resources and concurrency.
+        folder: The experiment folder; each trial gets a subfolder.
+        param_space: Tune's search space (sampled values and the seed).
+        tune_config: Extra TuneConfig arguments (search_alg, scheduler, num_samples).
+    """
+    config = tune.TuneConfig(metric=METRIC, mode="max", max_concurrent_trials=resources.max_concurrent,
+                             trial_dirname_creator=trial_dirname, reuse_actors=False, **tune_config)
+    run_config = tune.RunConfig(name=folder.name, storage_path=str(folder.parent), verbose=0,
+                                failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
+                                callbacks=[ProgressLines()])
+    return tune.Tuner(trainable(settings, resources), param_space=param_space, tune_config=config,
+                      run_config=run_config)
+
+
+def restored_tuner(settings: TrialSettings, resources: Resources, folder: Path) -> Any:
+    """The Tuner of a stopped experiment, to finish its unfinished and failed trials."""
+    return tune.Tuner.restore(str(folder), trainable(settings, resources), resume_unfinished=True,
+                              resume_errored=True)
+
+
+def fit(tuner: Any) -> list[TrialRecord]:
+    """Run the trials; returns one record per trial."""
+    results = tuner.fit()
+    return [_record(result) for result in results]
+
+
+def _record(result: Any) -> TrialRecord:
+    path = Path(result.path)
+    record = TrialRecord(name=path.name, path=path, config=dict(result.config or {}),
+                         error=None if result.error is None else " ".join(str(result.error).split())[:300],
+                         retried=(path / "error.txt").exists())
+    frame = result.metrics_dataframe
+    if frame is not None and METRIC in frame:
+        rows = frame.dropna(subset=[METRIC, "timesteps"])
+        record.steps = [int(step) for step in rows["timesteps"]]
+        record.returns = [float(value) for value in rows[METRIC] if math.isfinite(float(value))]
+    return record
+
+
+class ProgressLines(tune.Callback):
+    """Prints one line per finished, failed or retried trial (Tune's own tables are turned off)."""
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        done = sum(t.status in ("TERMINATED", "ERROR") for t in trials) + 1
+        result = trial.last_result or {}
+        value = result.get(METRIC)
+        shown = "-" if value is None else f"{value:.1f} at step {result.get('timesteps', 0):,}"
+        _say(f"trial {trial.trial_id} finished ({done} of {len(trials)} started): return {shown}")
+
+    def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        _say(f"trial {trial.trial_id} lost its worker; starting it again")
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        _say(f"trial {trial.trial_id} failed for good after {MAX_FAILURES} retries")
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stdout, flush=True)
