@@ -43,7 +43,7 @@ class ClassifierConfig:
         seed: The random seed.
     """
 
-    network: str = "impala"
+    network: str = "nature"
     image_size: int = 28
     classes: int = 10
     epochs: int = 5
