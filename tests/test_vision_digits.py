@@ -105,6 +105,8 @@ def corrupt(folder: Path, case: str) -> None:
         images.write_bytes(gzip.compress(raw[:-100]))
     elif case == "truncated header":
         images.write_bytes(gzip.compress(raw[:9]))
+    elif case == "huge header":
+        images.write_bytes(gzip.compress(raw[:4] + b"\xff" * 12 + raw[16:]))
     elif case == "damaged gzip":
         images.write_bytes(images.read_bytes()[:200])
     elif case == "count mismatch":
@@ -121,6 +123,7 @@ REFUSALS = {
     "bad magic": ("train-images-idx3-ubyte.gz", "not an IDX file"),
     "truncated": ("train-images-idx3-ubyte.gz", "truncated"),
     "truncated header": ("train-images-idx3-ubyte.gz", "truncated"),
+    "huge header": ("train-images-idx3-ubyte.gz", "truncated"),
     "damaged gzip": ("train-images-idx3-ubyte.gz", "damaged gzip"),
     "count mismatch": ("599 labels", "600 images"),
     "label out of range": ("label 11", "0-9"),
@@ -139,6 +142,7 @@ def test_damaged_files_are_refused_in_one_line(tmp_path: Path, case: str) -> Non
 
 def test_missing_folder_and_test_files_only(tmp_path: Path) -> None:
     assert_user_error(run_digits("--data", str(tmp_path / "nowhere")), "no such folder")
+    assert_user_error(run_digits("--data", __file__), "not a folder")
     folder = write_set(tmp_path / "mnist")
     for part in ("train images", "train labels"):
         (folder / NAMES[part]).unlink()

@@ -9,6 +9,7 @@ Only NumPy is needed: the loader runs (and refuses bad files) before torch is im
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -67,7 +68,7 @@ def read_idx(path: str | os.PathLike[str], ndim: int | None = None) -> np.ndarra
         raise PlaygroundError(f"{file} is truncated: {len(data)} bytes, shorter than its {header}-byte header. {FIX}")
     shape = struct.unpack(f">{dims}I", data[4:header])
     dtype = TYPE_CODES[type_code]
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = header + math.prod(shape) * dtype.itemsize
     if len(data) != expected:
         state = "truncated" if len(data) < expected else "longer than its header says"
         raise PlaygroundError(

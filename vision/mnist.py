@@ -120,8 +120,8 @@ def load_digits(folder: str | os.PathLike[str], holdout: int | None = None) -> D
     path = Path(folder).expanduser()
     if not path.is_dir():
         raise PlaygroundError(
-            f"--data {folder}: there is no such folder. Give the folder that holds the MNIST "
-            "IDX files, or leave --data out to download them."
+            f"--data {folder}: {'that is a file, not a folder' if path.exists() else 'there is no such folder'}. "
+            "Give the folder that holds the MNIST IDX files, or leave --data out to download them."
         )
     if holdout is None:
         if find_file(path, "train images") is None and find_file(path, "test images") is not None:
@@ -189,6 +189,10 @@ def _download(url: str, target: Path, timeout_s: float) -> None:
 
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PlaygroundError(f"cannot create the MNIST cache {target.parent} ({error.strerror or error}). Set "
+                              f"{CACHE_ENV} to a writable folder or pass --data FOLDER.") from None  # fmt: skip
+    try:
         with atomic_path(target) as temporary:
             with urllib.request.urlopen(url, timeout=timeout_s) as response, open(temporary, "wb") as out:
                 shutil.copyfileobj(response, out)
