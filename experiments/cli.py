@@ -51,6 +51,8 @@ def build_parser(command: str) -> argparse.ArgumentParser:
                         help="the search's seed, which every trial trains with (tune); the first seed (seeds)")
     parser.add_argument("--address", metavar="HOST:PORT",
                         help="join a Ray cluster (host:port, ray://host:10001 or auto); default: Ray on this machine")
+    parser.add_argument("--num-cpus", type=int, metavar="N",
+                        help="CPUs Ray may use on this machine without --address (default: all cores)")
     parser.add_argument("--cpus-per-trial", type=float, default=1.0, metavar="N", help="CPUs per trial (default 1)")
     parser.add_argument("--gpus-per-trial", type=float, default=0.0, metavar="N",
                         help="GPUs per trial, fractions share one (default 0)")
@@ -68,7 +70,7 @@ def parse(argv: list[str]) -> tuple[ExperimentOptions, bool]:
     command = argv[0]
     args = build_parser(command).parse_args(argv[1:])
     counts = {"--trials": getattr(args, "trials", 1), "--seeds": getattr(args, "seeds", 1),
-              "--max-concurrent": args.max_concurrent or 1}
+              "--max-concurrent": args.max_concurrent or 1, "--num-cpus": args.num_cpus or 1}
     for flag, value in counts.items():
         if value < 1:
             raise PlaygroundError(f"{flag} {value}: must be at least 1.")
@@ -79,7 +81,7 @@ def parse(argv: list[str]) -> tuple[ExperimentOptions, bool]:
     options = ExperimentOptions(kind=command, agent=args.agent, env=args.env, budget=args.budget, seed=args.seed,
                                 address=args.address, cpus_per_trial=args.cpus_per_trial,
                                 gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent,
-                                runs_dir=args.runs_dir, resume=args.resume)
+                                runs_dir=args.runs_dir, resume=args.resume, num_cpus=args.num_cpus)
     if command == "tune":
         options.trials, options.search_space = args.trials, args.search_space
     else:

@@ -69,16 +69,15 @@ def start_ray(address: str | None, num_cpus: int | None = None) -> dict[str, flo
     if ray.is_initialized():
         return ray.cluster_resources()
     if address is None:
-        ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
+        ray.init(address="local", num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
                  object_store_memory=LOCAL_OBJECT_STORE_BYTES, configure_logging=False, log_to_driver=False)
         return ray.cluster_resources()
     check_reachable(address)
     try:
         ray.init(address=address, configure_logging=False, log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as error:
-        raise PlaygroundError(f"--address {address}: Ray could not join the cluster "
-                              f"({' '.join(str(error).split())[:300]}). Check that the cluster runs the same Ray "
-                              "and Python versions as this machine.") from None
+        raise PlaygroundError(f"--address {address}: Ray could not join the cluster ({_first_line(error)}). "
+                              f"{_fix_for(error)}") from None
     return ray.cluster_resources()
 
 
@@ -88,3 +87,16 @@ def stop_ray() -> None:
 
     if ray.is_initialized():
         ray.shutdown()
+
+
+def _first_line(error: BaseException) -> str:
+    return " ".join(str(error).split())[:200]
+
+
+def _fix_for(error: BaseException) -> str:
+    """What to do about a refused connection: the token for an authenticating cluster, else versions."""
+    chain = f"{error!r} {error.__cause__!r}"
+    if "Auth" in chain:
+        return ("The cluster wants its token: set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN (or put the token in "
+                "~/.ray/auth_token) as on the cluster's nodes.")
+    return "Check that the cluster runs the same Ray and Python versions as this machine."

@@ -72,8 +72,9 @@ def hp_arguments(overrides: dict[str, Any]) -> str:
 
 
 def tune_table(records: list[TrialRecord], keys: list[str], decoded: list[dict[str, Any]], budget: int) -> str:
-    """One row per trial, best final return first: status, steps trained, final and best return, values."""
-    order = sorted(range(len(records)), key=lambda i: -(records[i].final_return or float("-inf")))
+    """One row per trial, complete ones first, by final return: status, steps trained, final and best return, values."""
+    order = sorted(range(len(records)), key=lambda i: (records[i].status(budget) != "complete",
+                                                       -(records[i].final_return or float("-inf"))))
     rows = [[records[i].name, records[i].status(budget) + (" (retried)" if records[i].retried else ""),
              records[i].steps[-1] if records[i].steps else None, records[i].final_return, records[i].best_return,
              *[decoded[i].get(key) for key in keys]] for i in order]

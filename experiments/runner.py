@@ -32,6 +32,11 @@ class Resources:
     max_concurrent: int | None = None
 
 
+def resources(options: Any) -> Resources:
+    """The per-trial resources of ExperimentOptions."""
+    return Resources(options.cpus_per_trial, options.gpus_per_trial, options.max_concurrent)
+
+
 def trial_dirname(trial: Any) -> str:
     """Short trial folder names (Tune's own list every sampled value and grow too long for some file systems)."""
     return f"trial-{trial.trial_id}"
@@ -69,9 +74,28 @@ def restored_tuner(settings: TrialSettings, resources: Resources, folder: Path) 
                               resume_errored=True)
 
 
-def fit(tuner: Any) -> list[TrialRecord]:
-    """Run the trials; returns one record per trial."""
+class ExperimentInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) stopped the experiment; Tune saved its state for --resume."""
+
+
+def fit(tuner: Any, expected: int, resume_command: str) -> list[TrialRecord]:
+    """Run the trials; returns one record per trial.
+
+    Args:
+        tuner: A new or restored Tuner.
+        expected: How many trials the experiment has when complete.
+        resume_command: The command that continues the experiment, for the interruption message.
+
+    Raises:
+        ExperimentInterrupted: Tune stopped on Ctrl-C before every trial finished.
+    """
     results = tuner.fit()
+    trials = getattr(getattr(results, "_experiment_analysis", None), "trials", None) or []
+    unfinished = [trial for trial in trials if trial.status not in ("TERMINATED", "ERROR")]
+    if unfinished or len(results) < expected:
+        finished = sum(trial.status == "TERMINATED" for trial in trials)
+        raise ExperimentInterrupted(f"interrupted with {finished} of {expected} trials finished; "
+                                    f"continue with: {resume_command}")
     return [_record(result) for result in results]
 
 

@@ -16,9 +16,15 @@ from typing import Any
 from core.errors import PlaygroundError
 from experiments.cluster import start_ray, stop_ray
 from experiments.records import TrialRecord
-from experiments.setup import ExperimentOptions, Prepared, new_experiment_folder, prepare, resumed_options
+from experiments.setup import (
+    ExperimentOptions,
+    Prepared,
+    new_experiment_folder,
+    prepare,
+    resumed_options,
+    trial_settings,
+)
 from experiments.stats import summarize_seeds
-from experiments.trainable import TrialSettings
 
 
 def run_seeds(options: ExperimentOptions, argv: list[str], say: Callable[[str], None]) -> dict[str, Any]:
@@ -33,12 +39,10 @@ def run_seeds(options: ExperimentOptions, argv: list[str], say: Callable[[str], 
     if options.resume is not None:
         options, folder = resumed_options(options)
     prepared = prepare(options)
-    settings = TrialSettings(prepared.agent, prepared.env_id, prepared.hyperparams, prepared.budget,
-                             prepared.report_every, prepared.solved_at)
-    resources = runner.Resources(options.cpus_per_trial, options.gpus_per_trial, options.max_concurrent)
+    settings, resources = trial_settings(options, prepared), runner.resources(options)
     seeds = list(range(options.seed, options.seed + options.seeds))
     start = time.perf_counter()
-    cluster = start_ray(options.address)
+    cluster = start_ray(options.address, options.num_cpus)
     try:
         if folder is None:
             folder = new_experiment_folder(options, prepared, argv)
@@ -50,7 +54,7 @@ def run_seeds(options: ExperimentOptions, argv: list[str], say: Callable[[str], 
         else:
             say(f"Resuming the seeds of {folder}")
             tuner = runner.restored_tuner(settings, resources, folder)
-        records = runner.fit(tuner)
+        records = runner.fit(tuner, options.seeds, f"python play.py seeds --resume {folder}")
     finally:
         stop_ray()
     summary = write_report(folder, prepared, records)

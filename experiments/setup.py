@@ -11,6 +11,8 @@ from typing import Any
 from core.errors import PlaygroundError
 from core.files import ensure_writable_dir, read_json, write_json
 from core.runs import safe_name, write_command_line
+from experiments.search_space import Dimension
+from experiments.trainable import TrialSettings
 
 OPTIONS_FILE = "experiment.json"
 REPORTS_PER_TRIAL = 10  # evaluations per trial at most: enough points for the scheduler and the curves
@@ -32,6 +34,7 @@ class ExperimentOptions:
         cpus_per_trial: CPUs each trial reserves.
         gpus_per_trial: GPUs (fractions allowed) each trial reserves.
         max_concurrent: Trials running at once at most; None: as many as the resources allow.
+        num_cpus: CPUs for Ray on this machine (without an address); None: all cores.
         runs_dir: The root of the run folders.
         search_space: A search-space file of the user's (`tune`); None: agents/presets/search/<agent>.yml.
         resume: An experiment folder to continue, "" for the newest of this agent on this env, None to start anew.
@@ -48,6 +51,7 @@ class ExperimentOptions:
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
     max_concurrent: int | None = None
+    num_cpus: int | None = None
     runs_dir: Path = Path("runs")
     search_space: Path | None = None
     resume: str | None = None
@@ -88,6 +92,14 @@ def prepare(options: ExperimentOptions) -> Prepared:
                     solved_threshold(env_id, hyperparams))
 
 
+def trial_settings(options: ExperimentOptions, prepared: Prepared,
+                   space: list[Dimension] | None = None) -> TrialSettings:
+    """What every trial of the experiment gets: the preset, the budget, the search space, its share of the machine."""
+    return TrialSettings(prepared.agent, prepared.env_id, prepared.hyperparams, prepared.budget, prepared.report_every,
+                         prepared.solved_at, space=tuple(space or ()), threads=max(int(options.cpus_per_trial), 1),
+                         use_gpu=options.gpus_per_trial > 0)
+
+
 def new_experiment_folder(options: ExperimentOptions, prepared: Prepared, argv: list[str]) -> Path:
     """Create `runs/<env>/<agent>/<kind>-<time>/` and save the options and command line in it."""
     parent = ensure_writable_dir(options.runs_dir.resolve() / safe_name(prepared.env_id) / prepared.agent)
@@ -117,7 +129,8 @@ def resumed_options(options: ExperimentOptions) -> tuple[ExperimentOptions, Path
                               f"--resume {folder}.")
     restored.runs_dir = Path(restored.runs_dir)
     restored.search_space = None if restored.search_space is None else Path(restored.search_space)
-    restored.address, restored.resume = options.address, str(folder)  # the cluster may differ this time
+    # The cluster may differ this time.
+    restored.address, restored.num_cpus, restored.resume = options.address, options.num_cpus, str(folder)
     return restored, folder.resolve()
 
 

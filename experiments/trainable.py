@@ -28,6 +28,8 @@ class TrialSettings:
         report_every: Env steps between evaluations (each one a report).
         solved_at: The return that counts as solved, None when the env has none.
         space: The search space, to decode sampled values (empty for a seeds run).
+        threads: Torch CPU threads per trial: the CPUs Ray reserved for it.
+        use_gpu: Ray reserved a GPU (share) for each trial: train on it.
     """
 
     agent: str
@@ -37,6 +39,8 @@ class TrialSettings:
     report_every: int
     solved_at: float | None
     space: tuple[Dimension, ...] = field(default_factory=tuple)
+    threads: int = 1
+    use_gpu: bool = False
 
 
 def trial_hyperparams(settings: TrialSettings, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -109,18 +113,18 @@ def train_and_report(settings: TrialSettings, overrides: dict[str, Any], seed: i
 
 def _build(settings: TrialSettings, hyperparams: dict[str, Any], seed: int, log_dir: Path) -> tuple[Any, Any, Any]:
     """The training env, the evaluation env and the model, as agents.training builds them."""
+    import torch
     from stable_baselines3.common.vec_env import VecTransposeImage
 
     from agents.build import build_model
     from agents.registry import AGENTS
     from agents.training import normalize_settings
-    from core.device import resolve_device, use_single_cpu_thread_for_small_models
+    from core.device import resolve_device
     from envs.factory import make_vector_env, normalized
     from envs.guard import GuardedVecEnv
 
-    small_model = "Cnn" not in hyperparams.get("policy", "")
-    device = resolve_device("auto", prefer_gpu=not small_model)  # Ray hides GPUs from trials given none
-    use_single_cpu_thread_for_small_models(device, small_model)
+    torch.set_num_threads(settings.threads)  # no more than Ray reserved: trials share the machine
+    device = resolve_device("auto", prefer_gpu=settings.use_gpu)
     norm, gamma = normalize_settings(hyperparams), float(hyperparams.get("gamma", 0.99))
     # Trials run outside the main thread, where the hang alarm cannot work: step_timeout 0.
     env = normalized(GuardedVecEnv(make_vector_env(settings.env_id, hyperparams["n_envs"], seed), settings.env_id, 0),

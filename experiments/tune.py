@@ -17,8 +17,14 @@ from core.errors import PlaygroundError
 from experiments.cluster import start_ray, stop_ray
 from experiments.records import TrialRecord
 from experiments.search_space import Dimension, decode_config, load_search_space, to_tune
-from experiments.setup import ExperimentOptions, Prepared, new_experiment_folder, prepare, resumed_options
-from experiments.trainable import TrialSettings
+from experiments.setup import (
+    ExperimentOptions,
+    Prepared,
+    new_experiment_folder,
+    prepare,
+    resumed_options,
+    trial_settings,
+)
 
 ASHA_REDUCTION_FACTOR = 3
 
@@ -36,11 +42,9 @@ def run_tune(options: ExperimentOptions, argv: list[str], say: Callable[[str], N
         options, folder = resumed_options(options)
     prepared = prepare(options)
     space = load_search_space(prepared.agent, prepared.env_id, prepared.algorithm_class, options.search_space)
-    settings = TrialSettings(prepared.agent, prepared.env_id, prepared.hyperparams, prepared.budget,
-                             prepared.report_every, prepared.solved_at, tuple(space))
-    resources = runner.Resources(options.cpus_per_trial, options.gpus_per_trial, options.max_concurrent)
+    settings, resources = trial_settings(options, prepared, space), runner.resources(options)
     start = time.perf_counter()
-    cluster = start_ray(options.address)
+    cluster = start_ray(options.address, options.num_cpus)
     try:
         if folder is None:
             folder = new_experiment_folder(options, prepared, argv)
@@ -52,7 +56,7 @@ def run_tune(options: ExperimentOptions, argv: list[str], say: Callable[[str], N
         else:
             say(f"Resuming the sweep {folder}")
             tuner = runner.restored_tuner(settings, resources, folder)
-        records = runner.fit(tuner)
+        records = runner.fit(tuner, options.trials, f"python play.py tune --resume {folder}")
     finally:
         stop_ray()
     summary = write_reports(folder, prepared, space, records)
@@ -85,7 +89,9 @@ def write_reports(folder: Path, prepared: Prepared, space: list[Dimension],
         errors = [record.error for record in records if record.error]
         raise PlaygroundError(f"no trial of the sweep in {folder} reported a result"
                               f"{': ' + errors[0] if errors else ''}. See the error.txt files in its trial folders.")
-    best = max(reported, key=lambda record: record.final_return or float("-inf"))
+    # Trials that trained the whole budget rank first: a pruned trial's early return is not comparable.
+    best = max(reported, key=lambda record: (record.status(prepared.budget) == "complete",
+                                             record.final_return or float("-inf")))
     decoded = [decode_config(space, record.config) for record in records]
     overrides = decoded[records.index(best)]
     note = (f"Best of the sweep {folder} ({len(records)} trials of {prepared.budget:,} steps): trial {best.name}, "
