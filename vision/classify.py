@@ -166,11 +166,12 @@ def train(
     step, correct, start = 0, 0, time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         for batch in torch.randperm(len(images), device=images.device).split(config.batch_size):
-            _, loss = model(random_shift(images[batch], config.shift), labels[batch])  # forward, with augmentation
+            shifted = random_shift(images[batch], config.shift)  # a new shift each time an image is seen
+            _, loss = model(shifted, labels[batch])
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()  # backward
-            optimizer.step()  # update the weights,
-            schedule.step()  # then the learning rate
+            loss.backward()
+            optimizer.step()
+            schedule.step()  # one-cycle: the learning rate changes every step
             step += 1
             if step % 10 == 0 or step == total_steps:
                 writer.add_scalar("loss/train", loss.item(), step)
