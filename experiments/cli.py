@@ -70,7 +70,8 @@ def parse(argv: list[str]) -> tuple[ExperimentOptions, bool]:
     command = argv[0]
     args = build_parser(command).parse_args(argv[1:])
     counts = {"--trials": getattr(args, "trials", 1), "--seeds": getattr(args, "seeds", 1),
-              "--max-concurrent": args.max_concurrent or 1, "--num-cpus": args.num_cpus or 1}
+              "--max-concurrent": 1 if args.max_concurrent is None else args.max_concurrent,
+              "--num-cpus": 1 if args.num_cpus is None else args.num_cpus}
     for flag, value in counts.items():
         if value < 1:
             raise PlaygroundError(f"{flag} {value}: must be at least 1.")
