@@ -17,7 +17,7 @@ from typing import Any
 from ray import tune
 
 from experiments.records import TrialRecord
-from experiments.trainable import TrialSettings, tune_trial
+from experiments.trainable import TrialSettings, trial_folder_name, tune_trial
 
 METRIC = "eval_return"
 MAX_FAILURES = 3  # a trial whose worker dies (node lost, out of memory) starts again, up to 3 times
@@ -38,8 +38,8 @@ def resources(options: Any) -> Resources:
 
 
 def trial_dirname(trial: Any) -> str:
-    """Short trial folder names (Tune's own list every sampled value and grow too long for some file systems)."""
-    return f"trial-{trial.trial_id}"
+    """The trial's folder name in the experiment folder."""
+    return trial_folder_name(trial.trial_id)
 
 
 def trainable(settings: TrialSettings, resources: Resources) -> Any:
@@ -60,7 +60,7 @@ def new_tuner(settings: TrialSettings, resources: Resources, folder: Path, param
         tune_config: Extra TuneConfig arguments (search_alg, scheduler, num_samples).
     """
     config = tune.TuneConfig(metric=METRIC, mode="max", max_concurrent_trials=resources.max_concurrent,
-                             trial_dirname_creator=trial_dirname, reuse_actors=False, **tune_config)
+                             trial_dirname_creator=trial_dirname, reuse_actors=True, **tune_config)
     run_config = tune.RunConfig(name=folder.name, storage_path=str(folder.parent), verbose=0,
                                 failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
                                 callbacks=[ProgressLines()])

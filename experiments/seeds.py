@@ -39,7 +39,6 @@ def run_seeds(options: ExperimentOptions, argv: list[str], say: Callable[[str], 
     if options.resume is not None:
         options, folder = resumed_options(options)
     prepared = prepare(options)
-    settings, resources = trial_settings(options, prepared), runner.resources(options)
     seeds = list(range(options.seed, options.seed + options.seeds))
     start = time.perf_counter()
     cluster = start_ray(options.address, options.num_cpus)
@@ -50,10 +49,11 @@ def run_seeds(options: ExperimentOptions, argv: list[str], say: Callable[[str], 
                 f"{prepared.budget:,} steps each, on {cluster.get('CPU', 0):g} CPUs. Folder: {folder}")
             from ray import tune
 
-            tuner = runner.new_tuner(settings, resources, folder, {"seed": tune.grid_search(seeds)}, {})
+            tuner = runner.new_tuner(trial_settings(options, prepared, folder), runner.resources(options), folder,
+                                     {"seed": tune.grid_search(seeds)}, {})
         else:
             say(f"Resuming the seeds of {folder}")
-            tuner = runner.restored_tuner(settings, resources, folder)
+            tuner = runner.restored_tuner(trial_settings(options, prepared, folder), runner.resources(options), folder)
         records = runner.fit(tuner, options.seeds, f"python play.py seeds --resume {folder}")
     finally:
         stop_ray()

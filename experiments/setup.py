@@ -92,12 +92,12 @@ def prepare(options: ExperimentOptions) -> Prepared:
                     solved_threshold(env_id, hyperparams))
 
 
-def trial_settings(options: ExperimentOptions, prepared: Prepared,
+def trial_settings(options: ExperimentOptions, prepared: Prepared, folder: Path,
                    space: list[Dimension] | None = None) -> TrialSettings:
     """What every trial of the experiment gets: the preset, the budget, the search space, its share of the machine."""
     return TrialSettings(prepared.agent, prepared.env_id, prepared.hyperparams, prepared.budget, prepared.report_every,
                          prepared.solved_at, space=tuple(space or ()), threads=max(int(options.cpus_per_trial), 1),
-                         use_gpu=options.gpus_per_trial > 0)
+                         use_gpu=options.gpus_per_trial > 0, folder=str(folder))
 
 
 def new_experiment_folder(options: ExperimentOptions, prepared: Prepared, argv: list[str]) -> Path:

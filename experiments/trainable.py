@@ -30,6 +30,7 @@ class TrialSettings:
         space: The search space, to decode sampled values (empty for a seeds run).
         threads: Torch CPU threads per trial: the CPUs Ray reserved for it.
         use_gpu: Ray reserved a GPU (share) for each trial: train on it.
+        folder: The experiment folder; each trial writes its TensorBoard events into its subfolder there.
     """
 
     agent: str
@@ -41,6 +42,7 @@ class TrialSettings:
     space: tuple[Dimension, ...] = field(default_factory=tuple)
     threads: int = 1
     use_gpu: bool = False
+    folder: str = ""
 
 
 def trial_hyperparams(settings: TrialSettings, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -148,6 +150,11 @@ def _final_evaluation(env: Any, eval_env: Any, model: Any, hyperparams: dict[str
     return float(mean)
 
 
+def trial_folder_name(trial_id: str) -> str:
+    """A trial's folder in the experiment folder (Tune's own names list every value and grow too long)."""
+    return f"trial-{trial_id}"
+
+
 def tune_trial(config: dict[str, Any], settings: TrialSettings) -> None:
     """The Ray Tune function trainable: one trial in its own folder of the experiment.
 
@@ -158,4 +165,6 @@ def tune_trial(config: dict[str, Any], settings: TrialSettings) -> None:
     from ray import tune
 
     overrides = decode_config(list(settings.space), config)
-    train_and_report(settings, overrides, int(config["seed"]), Path(tune.get_context().get_trial_dir()), tune.report)
+    # Straight into the experiment folder: Tune's staging copy is not synced for trials on reused workers.
+    log_dir = Path(settings.folder) / trial_folder_name(tune.get_context().get_trial_id())
+    train_and_report(settings, overrides, int(config["seed"]), log_dir, tune.report)

@@ -42,7 +42,6 @@ def run_tune(options: ExperimentOptions, argv: list[str], say: Callable[[str], N
         options, folder = resumed_options(options)
     prepared = prepare(options)
     space = load_search_space(prepared.agent, prepared.env_id, prepared.algorithm_class, options.search_space)
-    settings, resources = trial_settings(options, prepared, space), runner.resources(options)
     start = time.perf_counter()
     cluster = start_ray(options.address, options.num_cpus)
     try:
@@ -51,11 +50,12 @@ def run_tune(options: ExperimentOptions, argv: list[str], say: Callable[[str], N
             say(f"Tuning {prepared.agent} on {prepared.env_id}: {options.trials} trials of {prepared.budget:,} steps, "
                 f"{len(space)} hyperparameters, on {cluster.get('CPU', 0):g} CPUs / {cluster.get('GPU', 0):g} GPUs. "
                 f"Sweep folder: {folder}")
-            tuner = runner.new_tuner(settings, resources, folder, {**to_tune(space), "seed": options.seed},
-                                     _search(options, prepared))
+            tuner = runner.new_tuner(trial_settings(options, prepared, folder, space), runner.resources(options),
+                                     folder, {**to_tune(space), "seed": options.seed}, _search(options, prepared))
         else:
             say(f"Resuming the sweep {folder}")
-            tuner = runner.restored_tuner(settings, resources, folder)
+            tuner = runner.restored_tuner(trial_settings(options, prepared, folder, space), runner.resources(options),
+                                          folder)
         records = runner.fit(tuner, options.trials, f"python play.py tune --resume {folder}")
     finally:
         stop_ray()
@@ -111,6 +111,7 @@ def write_reports(folder: Path, prepared: Prepared, space: list[Dimension],
     return {"folder": str(folder), "agent": prepared.agent, "env_id": prepared.env_id, "budget": prepared.budget,
             "trials": len(records), **{status: statuses.count(status) for status in
                                        ("complete", "pruned", "failed")},
-            "retried": sum(record.retried for record in records), "best_trial": best.name,
+            "retried": sum(record.retried for record in records),
+            "steps_trained": sum(record.steps[-1] for record in records if record.steps), "best_trial": best.name,
             "best_return": best.final_return, "best_hyperparams": overrides, "preset": str(preset),
             "summary": str(summary_path), "plot": str(plot)}

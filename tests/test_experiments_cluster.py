@@ -27,17 +27,44 @@ def cluster_env() -> dict[str, str]:
             "RAY_AUTH_TOKEN": secrets.token_hex(32)}
 
 
-def stop_group(group: int) -> None:
-    """End every process of a process group: the node's raylet, its workers and helpers.
+def node_processes(group: int) -> dict[int, str]:
+    """The processes of a node started in its own process group, with their command lines: the group (raylet,
+    agents) and their descendants (Ray's worker processes, which run in process groups of their own)."""
+    rows = subprocess.run(["ps", "-eo", "pid=,ppid=,pgid=,args="], capture_output=True, text=True,
+                          check=True).stdout.splitlines()
+    table = [(int(pid), int(ppid), int(pgid), args) for pid, ppid, pgid, args in
+             (row.split(None, 3) + [""] * (4 - len(row.split(None, 3))) for row in rows)]
+    found = {pid: args for pid, _, pgid, args in table if pgid == group}
+    while children := {pid: args for pid, ppid, _, args in table if ppid in found and pid not in found}:
+        found.update(children)
+    return found
+
+
+def training_on(group: int) -> bool:
+    """Whether a trial is training on the node now (Ray titles a busy trial process `ray::<Trainable>.train`)."""
+    return any(args.startswith("ray::") and args.split()[0].endswith(".train")
+               for args in node_processes(group).values())
+
+
+def kill_node(group: int, sig: int = signal.SIGKILL) -> None:
+    """Send `sig` to every process of a node, as if its machine went away.
 
     `ray stop` would end every Ray process of the machine, also those of another test run beside this one.
     """
-    for sig, pause in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 0.0)):
+    for pid in node_processes(group):
         try:
-            os.killpg(group, sig)
+            os.kill(pid, sig)
         except ProcessLookupError:
-            return
-        time.sleep(pause)
+            pass
+
+
+def stop_node(group: int) -> None:
+    """SIGTERM the node's processes, then SIGKILL what is left."""
+    kill_node(group, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while node_processes(group) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    kill_node(group, signal.SIGKILL)
 
 
 @pytest.fixture
@@ -58,7 +85,7 @@ def ray_cluster() -> Iterator[dict]:
         yield {"address": f"127.0.0.1:{port}", "env": env, "worker_group": worker.pid}
     finally:
         for group in reversed(groups):
-            stop_group(group)
+            stop_node(group)
 
 
 def test_sweep_survives_losing_a_worker_node(ray_cluster: dict, runs_dir: Path) -> None:
@@ -67,16 +94,12 @@ def test_sweep_survives_losing_a_worker_node(ray_cluster: dict, runs_dir: Path) 
     sweep = subprocess.Popen(command, cwd=ROOT, env=ray_cluster["env"], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     try:
-        # Both nodes are busy once two trials have reported: then end the worker node, its trial with it.
+        # Once a trial trains on the worker node, end the node, the trial with it.
         deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and sweep.poll() is None:
-            reporting = [path for path in runs_dir.glob("CartPole-v1/ppo/tune-*/trial-*/result.json")
-                         if path.stat().st_size > 0]
-            if len(reporting) >= 2:
-                break
-            time.sleep(0.2)
-        assert sweep.poll() is None, "the sweep ended before both nodes were busy"
-        os.killpg(ray_cluster["worker_group"], signal.SIGKILL)
+        while time.monotonic() < deadline and sweep.poll() is None and not training_on(ray_cluster["worker_group"]):
+            time.sleep(0.1)
+        assert sweep.poll() is None, "the sweep ended before a trial ran on the worker node"
+        kill_node(ray_cluster["worker_group"])
         stdout, stderr = sweep.communicate(timeout=300)
     finally:
         if sweep.poll() is None:
