@@ -46,8 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a catalog name (CartPole, case-insensitive) or any Gymnasium id; "
                              "`list` shows the catalog")
     parser.add_argument("--list", action="store_true", help="print the env catalog and exit")
-    parser.add_argument("--obs", choices=("vector", "pixels"), default="vector",
-                        help="what our own games show the agent: compact features (default) or pixels")
+    parser.add_argument("--obs", choices=("vector", "pixels"),
+                        help="what our own games (and CartPole) show the agent: compact features (default) or "
+                             "pixels (the default with --perception)")
+    parser.add_argument("--perception", metavar="NET",
+                        help="the CNN that sees pixel observations: nature, impala, minatar, or your own class as "
+                             "path/to/file.py:ClassName or package.module:ClassName (default: the preset's)")
     parser.add_argument("--versus", choices=("scripted", "human", "self"), default="scripted",
                         help="two-player games (Pong): who plays the other paddle while you watch")
     parser.add_argument("--seed", type=int, default=0, help="seed for training and play (default 0)")
@@ -96,6 +100,9 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise PlaygroundError("--resume continues a training run; it does not combine with --load or --retrain.")
     if args.versus != "scripted" and args.render == "none":
         raise PlaygroundError(f"--versus {args.versus} plays in the viewer: drop --render none.")
+    if args.perception and (args.load or args.resume is not None):
+        raise PlaygroundError("--perception chooses the network of a new agent; --load and --resume keep the saved "
+                              "one. Drop --perception.")
     if args.record is not None and args.render == "none":
         raise PlaygroundError("--record needs the episodes to be shown: drop --render none.")
 
@@ -139,6 +146,14 @@ def choose_render(requested: str, say: Any) -> str:
     return "video"
 
 
+def has_pixel_variant(env_name: str | None) -> bool:
+    """Whether a catalog env observes feature vectors and has a pixel variant (`Snake`, `CartPole`)."""
+    from envs.catalog import CATALOG
+
+    entry = CATALOG.find(env_name or "CartPole")
+    return entry is not None and CATALOG.find(f"{entry.name}Pixels") is not None
+
+
 def pixel_variant(env_name: str | None) -> str:
     """The catalog name of an env's pixel-observation variant (`Snake` -> `SnakePixels`)."""
     from envs.catalog import CATALOG
@@ -159,7 +174,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
 
     say = _say_to(sys.stdout)
     render = choose_render(args.render, say)
-    args.env = pixel_variant(args.env) if args.obs == "pixels" else args.env
+    if args.obs == "pixels" or (args.perception and args.obs is None and has_pixel_variant(args.env)):
+        args.env = pixel_variant(args.env)
+    if args.perception:
+        args.hp = [*args.hp, f"perception={args.perception}"]
     if render != "human" and "human" in ((args.agent or "").lower(), args.versus):
         who = "the human agent" if (args.agent or "").lower() == "human" else "--versus human"
         raise PlaygroundError(f"{who} needs a window, and there is no display here. Run it on a machine with a screen.")

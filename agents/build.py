@@ -11,6 +11,7 @@ from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckA
 from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecEnv
 
+from agents.perception import perception_policy_kwargs
 from agents.presets import RUN_KEYS, SCHEDULABLE
 from agents.registry import AgentSpec
 from core.errors import PlaygroundError
@@ -59,8 +60,12 @@ def algorithm_kwargs(hyperparams: dict[str, Any], env: VecEnv) -> dict[str, Any]
     kwargs = {key: value for key, value in hyperparams.items() if key not in RUN_KEYS}
     for key in SCHEDULABLE & kwargs.keys():
         kwargs[key] = schedule(kwargs[key])
-    if "policy_kwargs" in kwargs:
-        kwargs["policy_kwargs"] = policy_kwargs(kwargs["policy_kwargs"])
+    perception = perception_policy_kwargs(hyperparams)
+    policy = {**perception, **policy_kwargs(kwargs.get("policy_kwargs", {}))}
+    if perception:  # the features feed the action and value heads directly, as with SB3's own CnnPolicy
+        policy.setdefault("net_arch", [])
+    if policy:
+        kwargs["policy_kwargs"] = policy
     if isinstance(kwargs.get("train_freq"), list):
         kwargs["train_freq"] = tuple(kwargs["train_freq"])
     if hyperparams.get("noise_type"):

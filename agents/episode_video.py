@@ -18,19 +18,21 @@ from core.control import Controller
 from envs.factory import make_env
 
 MAX_FRAMES = 300
+MAX_STEPS = 1000  # an Atari game played by a weak agent can last 27,000 steps: show its start
 MAX_WIDTH = 320
 
 
 def record_episode(controller: Controller, env_id: str, seed: int) -> tuple[list[np.ndarray], float, float]:
     """Play one episode; returns (frames, return, frames per second of real time).
 
-    Long episodes keep every n-th frame (at most MAX_FRAMES) and play back at the same speed.
+    Long episodes keep every n-th frame (at most MAX_FRAMES) and play back at the same speed; an episode
+    longer than MAX_STEPS is cut there.
     """
     env = make_env(env_id, render_mode="rgb_array")
     observation, _ = env.reset(seed=seed)
     controller.reset()
     frames, total, done = [env.render()], 0.0, False
-    while not done:
+    while not done and len(frames) <= MAX_STEPS:
         observation, reward, terminated, truncated, _ = env.step(controller.decide(observation).action)
         total += float(reward)
         done = terminated or truncated

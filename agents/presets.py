@@ -28,6 +28,8 @@ RUN_KEYS: dict[str, tuple[type, ...]] = {
     "noise_type": (str,),
     "noise_std": (float, int),
     "solved_at": (float, int),
+    "perception": (str,),
+    "perception_kwargs": (dict,),
 }
 # Arguments of the algorithms that the playground sets itself.
 RESERVED = {"self", "policy", "env", "verbose", "seed", "device", "tensorboard_log", "_init_setup_model"}
@@ -45,19 +47,26 @@ def read_preset_file(agent: str) -> dict[str, dict[str, Any]]:
 
 
 def has_env_preset(agent: str, env_id: str) -> bool:
-    """Whether the agent's preset file has an entry tuned for this env (beyond `default`)."""
-    return env_id in read_preset_file(agent)
+    """Whether the agent's preset file has an entry for this env or its family (beyond `default`)."""
+    from envs.catalog import env_kind
+
+    presets = read_preset_file(agent)
+    return env_id in presets or f"@{env_kind(env_id)}" in presets
 
 
 def preset_for(agent: str, env_id: str) -> dict[str, Any]:
-    """The merged preset: `default`, overridden by the env's own entry (policy_kwargs merged too)."""
+    """The merged preset: `default`, then the env family's `@<kind>` entry (`@atari`, `@minatar`), then the
+    env's own entry; mappings such as policy_kwargs are merged key by key."""
+    from envs.catalog import env_kind
+
     presets = read_preset_file(agent)
     merged = dict(presets["default"])
-    for key, value in presets.get(env_id, {}).items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = {**merged[key], **value}
-        else:
-            merged[key] = value
+    for layer in (presets.get(f"@{env_kind(env_id)}", {}), presets.get(env_id, {})):
+        for key, value in layer.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
     return merged
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import gymnasium as gym
 
 from agents.controllers import ModelController, RandomController
+from agents.perception import canonical_perception, check_perception_fits, uses_cnn
 from agents.prepared import PreparedAgent, SessionOptions
 from agents.presets import resolve_hyperparams
 from agents.registry import AGENTS, AgentSpec, fitting_agents
@@ -67,7 +68,10 @@ def _reuse_or_train(spec: AgentSpec, env_id: str, spaces: tuple[gym.Space, gym.S
     algorithm_class = spec.algorithm_class()
     hp = list(options.hp) + ([f"n_timesteps={options.timesteps}"] if options.timesteps is not None else [])
     hyperparams = resolve_hyperparams(spec.name, env_id, algorithm_class, hp)
-    small_model = "Cnn" not in hyperparams.get("policy", "")
+    if hyperparams.get("perception"):
+        hyperparams["perception"] = canonical_perception(hyperparams["perception"])
+    check_perception_fits(hyperparams, spaces[0], env_id)
+    small_model = not uses_cnn(hyperparams)
     device = resolve_device(options.device, prefer_gpu=not small_model)
     use_single_cpu_thread_for_small_models(device, small_model)
     if not options.retrain:

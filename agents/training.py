@@ -19,6 +19,7 @@ from agents.build import build_model
 from agents.callbacks import HyperparamCallback, ProgressCallback
 from agents.checkpoint import PeriodicCheckpoint, restore_checkpoint, save_checkpoint
 from agents.normalization import ObservationNormalizer
+from agents.perception import uses_cnn
 from agents.registry import AgentSpec
 from agents.storage import save_model
 from core.device import use_single_cpu_thread_for_small_models
@@ -105,10 +106,10 @@ def train(
     """
     start = time.perf_counter()
     seed_everything(seed)
-    use_single_cpu_thread_for_small_models(device, small_model="Cnn" not in hyperparams.get("policy", ""))
+    use_single_cpu_thread_for_small_models(device, small_model=not uses_cnn(hyperparams))
     gamma = float(hyperparams.get("gamma", 0.99))
     norm = normalize_settings(hyperparams)
-    guarded = GuardedVecEnv(make_vector_env(env_id, hyperparams["n_envs"], seed), env_id, env_timeout)
+    guarded = GuardedVecEnv(make_vector_env(env_id, hyperparams["n_envs"], seed, training=True), env_id, env_timeout)
     env = normalized(guarded, norm, gamma, training=True)
     eval_episodes = hyperparams["eval_episodes"]
     eval_env = normalized(GuardedVecEnv(make_vector_env(env_id, eval_episodes, seed + 10_000), env_id, env_timeout),

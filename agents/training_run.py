@@ -12,6 +12,7 @@ import torch
 
 from agents.checkpoint import load_checkpoint
 from agents.controllers import ModelController
+from agents.perception import uses_cnn
 from agents.prepared import PreparedAgent, SessionOptions
 from agents.registry import AGENTS, AgentSpec
 from agents.storage import find_resumable_run, read_run_config, save_config
@@ -73,7 +74,7 @@ def resume_training(options: SessionOptions, say: Callable[[str], None]) -> Prep
     state = load_checkpoint(run_dir)
     if options.timesteps is not None:
         config["hyperparams"]["n_timesteps"] = options.timesteps
-    small_model = "Cnn" not in config["hyperparams"].get("policy", "")
+    small_model = not uses_cnn(config["hyperparams"])
     device = resolve_device(options.device, prefer_gpu=not small_model)
     use_single_cpu_thread_for_small_models(device, small_model)
     say(f"Resuming {run_dir} at step {state['num_timesteps']:,} of {config['hyperparams']['n_timesteps']:,}.")

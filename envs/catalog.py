@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from core.errors import PlaygroundError
 from core.registry import Registry, did_you_mean
+from envs.atari import is_atari, register_atari
+from envs.minatar import GAMES as MINATAR_GAMES
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class CatalogEntry:
 
 
 BOX2D = ("Box2D", "pip install box2d")
+ATARI = ("ale_py", "pip install ale-py opencv-python-headless")
+MINATAR = ("minatar", "pip install minatar")
 
 CATALOG: Registry[CatalogEntry] = Registry("environment")
 for _entry in (
@@ -62,6 +66,19 @@ for _entry in (
     CatalogEntry("CueCorridor", "playground/CueCorridor-v0", kind="game", action_labels=("forward", "up", "down")),
     CatalogEntry("CueCorridorPixels", "playground/CueCorridorPixels-v0", kind="game",
                  action_labels=("forward", "up", "down")),
+    # Seen only through pixels (envs/pixels.py): frames shrunk to 80x120 grayscale, a stack of 4.
+    CatalogEntry("CartPolePixels", "playground/CartPolePixels-v1", kind="pixels", action_labels=("left", "right")),
+    # MinAtar (envs/minatar.py): 10x10 grids with one channel per kind of object.
+    *(CatalogEntry(f"{game}-MinAtar", f"playground/{game}-MinAtar-v0", kind="minatar", needs_module=MINATAR,
+                   action_labels=labels) for game, (_, labels) in MINATAR_GAMES.items()),
+    # Atari through ale-py (envs/atari.py), with the standard preprocessing; any other ALE/<Game>-v5 id works too.
+    CatalogEntry("Breakout", "ALE/Breakout-v5", kind="atari", needs_module=ATARI,
+                 action_labels=("none", "fire", "right", "left")),
+    CatalogEntry("AtariPong", "ALE/Pong-v5", kind="atari", needs_module=ATARI,
+                 action_labels=("none", "fire", "right", "left", "right fire", "left fire")),
+    CatalogEntry("SpaceInvaders", "ALE/SpaceInvaders-v5", kind="atari", needs_module=ATARI,
+                 action_labels=("none", "fire", "right", "left", "right fire", "left fire")),
+    CatalogEntry("Seaquest", "ALE/Seaquest-v5", kind="atari", needs_module=ATARI),
 ):
     CATALOG.register(_entry.name, _entry)
 
@@ -69,6 +86,14 @@ for _entry in (
 def catalog_entry_for_id(env_id: str) -> CatalogEntry | None:
     """The catalog entry whose Gymnasium id is `env_id`, if any."""
     return next((entry for _, entry in CATALOG.items() if entry.env_id == env_id), None)
+
+
+def env_kind(env_id: str) -> str:
+    """The family of an env (`atari`, `minatar`, `game`, ...), for defaults such as the perception network."""
+    entry = catalog_entry_for_id(env_id)
+    if entry is not None:
+        return entry.kind
+    return "atari" if is_atari(env_id) else "other"
 
 
 def resolve_env_id(name: str) -> str:
@@ -92,6 +117,8 @@ def resolve_env_id(name: str) -> str:
         except ImportError as error:
             raise PlaygroundError(f"--env {module}:{name}: cannot import {module} ({error}).") from None
     entry = CATALOG.find(name)
+    if entry is None and is_atari(name):
+        register_atari()  # the ALE/ ids exist once ale-py is imported
     if entry is None:
         registered = {env_id.lower(): env_id for env_id in gym.envs.registry}
         env_id = registered.get(name.lower())

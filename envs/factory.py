@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import gymnasium as gym
@@ -10,14 +11,24 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor, Ve
 
 from core.errors import PlaygroundError
 from core.headless import ensure_sdl_runtime_dir
+from envs.atari import is_atari, make_atari
 from envs.vector import GymnasiumVecEnv, SameStepCartPoleVectorEnv
 
 
-def make_env(env_id: str, render_mode: str | None = None, **env_kwargs: Any) -> gym.Env:
-    """One Gymnasium env, with a clear error when it cannot be made."""
+def make_env(env_id: str, render_mode: str | None = None, training: bool = False, **env_kwargs: Any) -> gym.Env:
+    """One Gymnasium env, with a clear error when it cannot be made.
+
+    Args:
+        env_id: A Gymnasium id.
+        render_mode: None, "human" or "rgb_array".
+        training: For Atari, end episodes at a lost life and clip rewards (training only; see envs/atari.py).
+        env_kwargs: Passed on to the env.
+    """
     if render_mode is not None:
         ensure_sdl_runtime_dir()
     try:
+        if is_atari(env_id):
+            return make_atari(env_id, render_mode=render_mode, training=training, **env_kwargs)
         return gym.make(env_id, render_mode=render_mode, **env_kwargs)
     except gym.error.DependencyNotInstalled as error:
         raise PlaygroundError(f"{env_id} cannot start: {error}") from None
@@ -25,8 +36,12 @@ def make_env(env_id: str, render_mode: str | None = None, **env_kwargs: Any) -> 
         raise PlaygroundError(f"{env_id} cannot be made: {error}") from None
 
 
-def make_vector_env(env_id: str, n_envs: int, seed: int, env_kwargs: dict[str, Any] | None = None) -> VecEnv:
+def make_vector_env(env_id: str, n_envs: int, seed: int, env_kwargs: dict[str, Any] | None = None,
+                    training: bool = False) -> VecEnv:
     """`n_envs` copies of an env as an SB3 VecEnv with episode statistics (VecMonitor / Monitor).
+
+    `training=True` adds the training-only wrappers of Atari games (life loss ends an episode, clipped
+    rewards); evaluation envs leave it False so that they score whole games.
 
     CartPole-v1 runs on Gymnasium's NumPy-batched CartPole, one call per step for all copies;
     every other env runs as a DummyVecEnv of Monitor-wrapped Gymnasium envs.
@@ -36,7 +51,8 @@ def make_vector_env(env_id: str, n_envs: int, seed: int, env_kwargs: dict[str, A
         vec_env: VecEnv = VecMonitor(GymnasiumVecEnv(SameStepCartPoleVectorEnv(num_envs=n_envs)))
     else:
         make_env(env_id, **env_kwargs).close()  # fail early with a clear message
-        vec_env = make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs, vec_env_cls=DummyVecEnv)
+        vec_env = make_vec_env(partial(make_env, env_id, training=training), n_envs=n_envs, seed=seed,
+                               env_kwargs=env_kwargs, vec_env_cls=DummyVecEnv)
     vec_env.seed(seed)
     return vec_env
 

@@ -1,0 +1,81 @@
+"""Atari games through ale-py, with the standard preprocessing of the DQN papers.
+
+No-op starts (up to 30), frame skip 4 with max-pooling, 84x84 grayscale, a frame stack of 4 (the
+observation is `(4, 84, 84)` uint8, channels first), FIRE at reset where the game needs it. Losing a life
+ends the episode and rewards are clipped to their sign only while training (`training=True`); evaluation
+and the viewer see whole games and real scores. The wrappers are stable-baselines3's `AtariWrapper`, the
+same as its `make_atari_env`. ale-py ships the game ROMs.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+from typing import Any
+
+import gymnasium as gym
+from gymnasium.envs.registration import EnvSpec, WrapperSpec
+
+from core.errors import PlaygroundError
+
+PREFIX = "ALE/"
+FRAME_STACK = 4
+SCREEN_SIZE = 84
+INSTALL_HINT = "pip install ale-py opencv-python-headless (or pip install -e '.[atari]')"
+
+
+def is_atari(env_id: str) -> bool:
+    """Whether an id names an ale-py game (`ALE/Pong-v5`)."""
+    return env_id.lower().startswith(PREFIX.lower())
+
+
+def register_atari() -> None:
+    """Register the `ALE/...` ids with Gymnasium (importing ale-py), or say what to install."""
+    if importlib.util.find_spec("ale_py") is None or importlib.util.find_spec("cv2") is None:
+        raise PlaygroundError(f"Atari games need ale-py and OpenCV: {INSTALL_HINT}.")
+    import ale_py
+
+    gym.register_envs(ale_py)
+
+
+def make_atari(env_id: str, render_mode: str | None = None, training: bool = False, **kwargs: Any) -> gym.Env:
+    """One preprocessed Atari env.
+
+    Args:
+        env_id: An `ALE/<Game>-v5` id.
+        render_mode: None, "human" or "rgb_array" (the full-colour screen).
+        training: Also end episodes at a lost life and clip rewards to -1, 0, +1.
+        kwargs: Passed on to the ALE env (for example `repeat_action_probability`).
+    """
+    register_atari()
+    # The preprocessing skips frames itself, so the ALE env must not skip any.
+    return AtariPreprocessing(gym.make(env_id, render_mode=render_mode, frameskip=1, **kwargs), training=training)
+
+
+class AtariPreprocessing(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """The whole preprocessing chain as one wrapper, so that Gymnasium can remake the env from its spec.
+
+    Args:
+        env: An ALE env made with `frameskip=1`.
+        training: End episodes at a lost life and clip rewards.
+    """
+
+    def __init__(self, env: gym.Env, training: bool = False) -> None:
+        from stable_baselines3.common.atari_wrappers import AtariWrapper
+
+        gym.utils.RecordConstructorArgs.__init__(self, training=training)
+        chain = AtariWrapper(env, screen_size=SCREEN_SIZE, terminal_on_life_loss=training, clip_reward=training)
+        chain = gym.wrappers.ReshapeObservation(chain, (SCREEN_SIZE, SCREEN_SIZE))
+        super().__init__(gym.wrappers.FrameStackObservation(chain, FRAME_STACK))
+        self.training = training
+
+    @property
+    def spec(self) -> EnvSpec | None:
+        """The ALE env's spec plus this wrapper (the inner stable-baselines3 wrappers cannot be remade alone)."""
+        base = self.unwrapped.spec
+        if base is None:
+            return None
+        spec = copy.deepcopy(base)
+        spec.additional_wrappers = (*base.additional_wrappers, WrapperSpec(
+            type(self).__name__, f"{__name__}:{type(self).__name__}", {"training": self.training}))
+        return spec
