@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ray import tune
 
+from experiments.cluster import start_ray, stop_ray
 from experiments.records import TrialRecord
+from experiments.search_space import Dimension
+from experiments.setup import ExperimentOptions, Prepared, new_experiment_folder, trial_settings
 from experiments.trainable import TrialSettings, trial_folder_name, tune_trial
 
 METRIC = "eval_return"
@@ -32,7 +36,7 @@ class Resources:
     max_concurrent: int | None = None
 
 
-def resources(options: Any) -> Resources:
+def resources(options: ExperimentOptions) -> Resources:
     """The per-trial resources of ExperimentOptions."""
     return Resources(options.cpus_per_trial, options.gpus_per_trial, options.max_concurrent)
 
@@ -72,6 +76,40 @@ def restored_tuner(settings: TrialSettings, resources: Resources, folder: Path) 
     """The Tuner of a stopped experiment, to finish its unfinished and failed trials."""
     return tune.Tuner.restore(str(folder), trainable(settings, resources), resume_unfinished=True,
                               resume_errored=True)
+
+
+def run_experiment(options: ExperimentOptions, prepared: Prepared, folder: Path | None, argv: list[str],
+                   space: list[Dimension], search: Callable[[], tuple[dict[str, Any], dict[str, Any]]],
+                   announce: Callable[[Path, dict[str, float]], str],
+                   say: Callable[[str], None]) -> tuple[Path, list[TrialRecord]]:
+    """Start (or join) Ray, run a new experiment or finish the one in `folder`, stop Ray.
+
+    Args:
+        options: The checked command line.
+        prepared: The agent, env and preset.
+        folder: The folder of an experiment to resume; None starts a new one.
+        argv: The command line, saved in a new experiment folder.
+        space: The search space (empty for seeds).
+        search: Returns Tune's param space and extra TuneConfig arguments for a new experiment.
+        announce: The line to print once the new folder exists, given it and the cluster's resources.
+        say: Prints a line.
+
+    Returns:
+        The experiment folder and one record per trial.
+    """
+    cluster = start_ray(options.address, options.num_cpus)
+    try:
+        if folder is None:
+            folder = new_experiment_folder(options, prepared, argv)
+            say(announce(folder, cluster))
+            tuner = new_tuner(trial_settings(options, prepared, folder, space), resources(options), folder, *search())
+        else:
+            say(f"Resuming {folder}")
+            tuner = restored_tuner(trial_settings(options, prepared, folder, space), resources(options), folder)
+        expected = options.trials if options.kind == "tune" else options.seeds
+        return folder, fit(tuner, expected, f"python play.py {options.kind} --resume {folder}")
+    finally:
+        stop_ray()
 
 
 class ExperimentInterrupted(KeyboardInterrupt):

@@ -14,16 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import PlaygroundError
-from experiments.cluster import start_ray, stop_ray
 from experiments.records import TrialRecord
-from experiments.setup import (
-    ExperimentOptions,
-    Prepared,
-    new_experiment_folder,
-    prepare,
-    resumed_options,
-    trial_settings,
-)
+from experiments.setup import ExperimentOptions, Prepared, prepare, resumed_options
 from experiments.stats import summarize_seeds
 
 
@@ -33,7 +25,7 @@ def run_seeds(options: ExperimentOptions, argv: list[str], say: Callable[[str], 
     Raises:
         PlaygroundError: Bad options or cluster address; or a seed failed for good.
     """
-    from experiments import runner
+    from experiments.runner import run_experiment
 
     folder = None
     if options.resume is not None:
@@ -41,22 +33,17 @@ def run_seeds(options: ExperimentOptions, argv: list[str], say: Callable[[str], 
     prepared = prepare(options)
     seeds = list(range(options.seed, options.seed + options.seeds))
     start = time.perf_counter()
-    cluster = start_ray(options.address, options.num_cpus)
-    try:
-        if folder is None:
-            folder = new_experiment_folder(options, prepared, argv)
-            say(f"Training {prepared.agent} on {prepared.env_id} with {len(seeds)} seeds ({seeds[0]}..{seeds[-1]}), "
-                f"{prepared.budget:,} steps each, on {cluster.get('CPU', 0):g} CPUs. Folder: {folder}")
-            from ray import tune
 
-            tuner = runner.new_tuner(trial_settings(options, prepared, folder), runner.resources(options), folder,
-                                     {"seed": tune.grid_search(seeds)}, {})
-        else:
-            say(f"Resuming the seeds of {folder}")
-            tuner = runner.restored_tuner(trial_settings(options, prepared, folder), runner.resources(options), folder)
-        records = runner.fit(tuner, options.seeds, f"python play.py seeds --resume {folder}")
-    finally:
-        stop_ray()
+    def announce(folder: Path, cluster: dict[str, float]) -> str:
+        return (f"Training {prepared.agent} on {prepared.env_id} with {len(seeds)} seeds ({seeds[0]}..{seeds[-1]}), "
+                f"{prepared.budget:,} steps each, on {cluster.get('CPU', 0):g} CPUs. Folder: {folder}")
+
+    def search() -> tuple[dict[str, Any], dict[str, Any]]:
+        from ray import tune
+
+        return {"seed": tune.grid_search(seeds)}, {}
+
+    folder, records = run_experiment(options, prepared, folder, argv, [], search, announce, say)
     summary = write_report(folder, prepared, records)
     summary["seconds"] = round(time.perf_counter() - start, 1)
     say(f"Final evaluation return over {summary['n']} seeds: mean {summary['mean']:.1f} ± {summary['std']:.1f} "

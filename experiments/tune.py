@@ -14,17 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import PlaygroundError
-from experiments.cluster import start_ray, stop_ray
 from experiments.records import TrialRecord
 from experiments.search_space import Dimension, decode_config, load_search_space, to_tune
-from experiments.setup import (
-    ExperimentOptions,
-    Prepared,
-    new_experiment_folder,
-    prepare,
-    resumed_options,
-    trial_settings,
-)
+from experiments.setup import ExperimentOptions, Prepared, prepare, resumed_options
 
 ASHA_REDUCTION_FACTOR = 3
 
@@ -35,7 +27,7 @@ def run_tune(options: ExperimentOptions, argv: list[str], say: Callable[[str], N
     Raises:
         PlaygroundError: Bad options, search space or cluster address; or no trial produced a result.
     """
-    from experiments import runner
+    from experiments.runner import run_experiment
 
     folder = None
     if options.resume is not None:
@@ -43,22 +35,16 @@ def run_tune(options: ExperimentOptions, argv: list[str], say: Callable[[str], N
     prepared = prepare(options)
     space = load_search_space(prepared.agent, prepared.env_id, prepared.algorithm_class, options.search_space)
     start = time.perf_counter()
-    cluster = start_ray(options.address, options.num_cpus)
-    try:
-        if folder is None:
-            folder = new_experiment_folder(options, prepared, argv)
-            say(f"Tuning {prepared.agent} on {prepared.env_id}: {options.trials} trials of {prepared.budget:,} steps, "
+
+    def announce(folder: Path, cluster: dict[str, float]) -> str:
+        return (f"Tuning {prepared.agent} on {prepared.env_id}: {options.trials} trials of {prepared.budget:,} steps, "
                 f"{len(space)} hyperparameters, on {cluster.get('CPU', 0):g} CPUs / {cluster.get('GPU', 0):g} GPUs. "
                 f"Sweep folder: {folder}")
-            tuner = runner.new_tuner(trial_settings(options, prepared, folder, space), runner.resources(options),
-                                     folder, {**to_tune(space), "seed": options.seed}, _search(options, prepared))
-        else:
-            say(f"Resuming the sweep {folder}")
-            tuner = runner.restored_tuner(trial_settings(options, prepared, folder, space), runner.resources(options),
-                                          folder)
-        records = runner.fit(tuner, options.trials, f"python play.py tune --resume {folder}")
-    finally:
-        stop_ray()
+
+    def search() -> tuple[dict[str, Any], dict[str, Any]]:
+        return {**to_tune(space), "seed": options.seed}, _search(options, prepared)
+
+    folder, records = run_experiment(options, prepared, folder, argv, space, search, announce, say)
     summary = write_reports(folder, prepared, space, records)
     summary["seconds"] = round(time.perf_counter() - start, 1)
     say(f"Best trial {summary['best_trial']}: final return {summary['best_return']:.1f}. "
