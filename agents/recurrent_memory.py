@@ -15,8 +15,10 @@ from gymnasium import spaces
 from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 from sb3_contrib.common.recurrent.type_aliases import RNNStates
 from stable_baselines3.common.distributions import CategoricalDistribution
+from stable_baselines3.common.preprocessing import is_image_space_channels_first
 
 from core.control import Decision
+from vision.saliency import gradient_saliency, smoothing_for
 
 
 class RecurrentMemory:
@@ -41,8 +43,13 @@ class RecurrentMemory:
         zeros = torch.zeros(shape, device=self.policy.device)
         return RNNStates((zeros, zeros.clone()), (zeros.clone(), zeros.clone()))
 
-    def decide(self, observation: np.ndarray, deterministic: bool = True) -> Decision:
+    def decide(self, observation: np.ndarray, deterministic: bool = True, explain_pixels: bool = False) -> Decision:
         """Choose the action for one observation and move the memory one step on.
+
+        Args:
+            observation: One observation.
+            deterministic: Act greedily.
+            explain_pixels: Also compute the saliency of the chosen action (discrete actions, image observations).
 
         Returns:
             The Decision with the action, action probabilities (discrete actions), the value estimate and the
@@ -61,7 +68,23 @@ class RecurrentMemory:
                             hidden=new_states.pi[0][-1, 0].cpu().numpy().copy())
         if isinstance(distribution, CategoricalDistribution):
             decision.probabilities = distribution.distribution.probs[0].cpu().numpy()
+            if explain_pixels:
+                decision.saliency = self._saliency(obs_tensor, states, starts, int(decision.action))
         return decision
+
+    def _saliency(self, obs_tensor: torch.Tensor, states: RNNStates, starts: torch.Tensor, action: int) -> np.ndarray:
+        """Saliency of the chosen action's log-probability, the memory held fixed at what it was before the step.
+
+        The log-probability rather than the raw logit: the recurrent policy gives its distribution, not its
+        logits, through a public method. (Their gradients differ by the softmax-weighted gradient of all logits.)
+        """
+        def log_probability(observations: torch.Tensor) -> torch.Tensor:
+            distribution, _ = self.policy.get_distribution(observations, states.pi, starts)
+            return distribution.distribution.logits[:, action]
+
+        channels_first = is_image_space_channels_first(self.policy.observation_space)
+        height, width = obs_tensor.shape[2:4] if channels_first else obs_tensor.shape[1:3]
+        return gradient_saliency(log_probability, obs_tensor, channels_first, smoothing_for(height, width))
 
     def _env_action(self, actions: np.ndarray) -> Any:
         """The action as the env takes it: as `policy.predict` post-processes it, for one observation."""

@@ -1,4 +1,4 @@
-"""The viewer's keyboard: pause, single steps, speed, human take-over, screenshots, reset, quit."""
+"""The viewer's keyboard: pause, single steps, speed, human take-over, saliency, screenshots, reset, quit."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ KEY_HELP = [
     "    r  restart the episode",
     "  ESC  quit",
 ]
+SALIENCY_HELP = "    g  saliency on the agent's view"
 MIN_SPEED, MAX_SPEED = 1 / 8, 8.0
 
 
@@ -27,6 +28,7 @@ class Controls:
     speed: float = 1.0
     takeover: bool = False
     screenshot: bool = False
+    saliency: bool = False
     reset: bool = False
     quit: bool = False
 
@@ -49,6 +51,8 @@ class Controls:
             self.speed = max(self.speed / 2, MIN_SPEED)
         elif key == pygame.K_t:
             self.takeover = not self.takeover
+        elif key == pygame.K_g:
+            self.saliency = not self.saliency
         elif key == pygame.K_s:
             self.screenshot = True
         elif key == pygame.K_r:

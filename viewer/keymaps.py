@@ -54,10 +54,26 @@ KEYMAPS: dict[str, KeyMap] = {
     "playground/BricksPixels-v0": KeyMap((("left", 1, "paddle left"), ("right", 2, "paddle right")), 0, "stay"),
     "playground/CueCorridor-v0": KeyMap((("up", 1, "upper exit"), ("down", 2, "lower exit")), 0, "walk on"),
     "playground/CueCorridorPixels-v0": KeyMap((("up", 1, "upper exit"), ("down", 2, "lower exit")), 0, "walk on"),
+    # MinAtar's minimal action sets (envs/minatar.py), Atari's minimal sets (Pong's right/left move up/down).
+    "playground/Breakout-MinAtar-v0": KeyMap((("left", 1, "left"), ("right", 2, "right")), 0, "stay"),
+    "playground/Asterix-MinAtar-v0": KeyMap((("left", 1, "left"), ("up", 2, "up"), ("right", 3, "right"),
+                                             ("down", 4, "down")), 0, "stay"),
+    "playground/Freeway-MinAtar-v0": KeyMap((("up", 1, "up"), ("down", 2, "down")), 0, "stay"),
+    "playground/Seaquest-MinAtar-v0": KeyMap((("space", 5, "fire"), ("left", 1, "left"), ("up", 2, "up"),
+                                              ("right", 3, "right"), ("down", 4, "down")), 0, "stay"),
+    "playground/SpaceInvaders-MinAtar-v0": KeyMap((("space", 3, "fire"), ("left", 1, "left"),
+                                                   ("right", 2, "right")), 0, "stay"),
+    "ALE/Breakout-v5": KeyMap((("space", 1, "fire (serve)"), ("right", 2, "right"), ("left", 3, "left")), 0, "stay"),
+    "ALE/Pong-v5": KeyMap((("space", 1, "fire (serve)"), ("up", 2, "paddle up"), ("down", 3, "paddle down")), 0,
+                          "stay"),
+    "ALE/SpaceInvaders-v5": KeyMap((("space", 1, "fire"), ("right", 2, "right"), ("left", 3, "left")), 0, "stay"),
+    "ALE/Seaquest-v5": KeyMap((("space", 1, "fire"), ("up", 2, "up"), ("right", 3, "right"), ("left", 4, "left"),
+                               ("down", 5, "down")), 0, "stay"),
 }
-# The worlds with velocities hidden play like the worlds they hide them from.
+# The worlds with velocities hidden, or seen through pixels, play like the worlds they come from.
 for _base, _masked in (("CartPole-v1", "playground/CartPoleNoVel-v1"), ("Pendulum-v1", "playground/PendulumNoVel-v1"),
-                       ("LunarLander-v3", "playground/LunarLanderNoVel-v3")):
+                       ("LunarLander-v3", "playground/LunarLanderNoVel-v3"),
+                       ("CartPole-v1", "playground/CartPolePixels-v1")):
     KEYMAPS[_masked] = KEYMAPS[_base]
 
 

@@ -11,9 +11,10 @@ import numpy as np
 import pygame
 
 from core.control import Controller
-from viewer.controls import KEY_HELP, Controls
+from viewer.controls import KEY_HELP, SALIENCY_HELP, Controls
 from viewer.hud import PANEL_WIDTH, Hud, HudState
 from viewer.video import VideoWriter
+from viewer.view_panel import VIEW_PANEL_WIDTH, ViewPanel
 
 GAME_HEIGHT = 400
 
@@ -40,14 +41,18 @@ class ViewerOptions:
 class Viewer:
     """Runs a controller in a `render_mode="rgb_array"` env and shows each frame with the HUD.
 
-    Events are pumped every frame, paused or not, so the window never freezes.
+    Events are pumped every frame, paused or not, so the window never freezes. For envs with image
+    observations an agent's-view panel sits between the game frame and the HUD: the observation the shown
+    decision was made on, and (key `g`) the decision's saliency map over it.
     """
 
     def __init__(self, env: gym.Env, controller: Controller, state: HudState, options: ViewerOptions) -> None:
         self.env = env
         self.controller = controller
         self.state = state
-        self.state.help_lines = state.help_lines + KEY_HELP
+        self.view_panel = ViewPanel(env.observation_space) if ViewPanel.wanted(env.observation_space) else None
+        self.seen: np.ndarray | None = None  # the observation the shown decision was made on
+        self.state.help_lines = state.help_lines + KEY_HELP + ([SALIENCY_HELP] if self.view_panel else [])
         self.options = options
         self.fps = options.fps or int(env.metadata.get("render_fps", 30))
         self.controls = Controls()
@@ -83,6 +88,7 @@ class Viewer:
         self.controller.reset()
         self.state.episode, self.state.step, self.state.episode_return = index + 1, 0, 0.0
         self.state.decision, self.state.values = None, []
+        self.seen = observation
         self._frame(advanced=True)
         done = False
         while not done:
@@ -95,6 +101,8 @@ class Viewer:
                 self._frame(advanced=False)
                 continue
             acting = self._acting_controller()
+            self._ask_for_saliency()
+            self.seen = observation
             self.state.decision = acting.decide(observation)
             observation, reward, terminated, truncated, _ = self.env.step(self.state.decision.action)
             self.state.step += 1
@@ -111,6 +119,26 @@ class Viewer:
             return self.options.human
         self.state.status = "no key map for this env" if self.controls.takeover else ""
         return self.controller
+
+    def _ask_for_saliency(self) -> None:
+        """Tell the agent whether to explain its decisions (only when there is a panel to show it on)."""
+        if self.view_panel is not None and hasattr(self.controller, "explain_pixels"):
+            self.controller.explain_pixels = self.controls.saliency
+
+    def _saliency_status(self) -> tuple[np.ndarray | None, str]:
+        """The saliency map to show, and a line about it."""
+        if not self.controls.saliency:
+            return None, "g: show saliency"
+        if not hasattr(self.controller, "explain_pixels"):
+            return None, "saliency: this agent cannot show it"
+        saliency = self.state.decision.saliency if self.state.decision is not None else None
+        return saliency, "saliency on (g hides it)" if saliency is not None else "saliency: none for this decision"
+
+    def panel_rect(self) -> pygame.Rect | None:
+        """Where the agent's-view panel is on the composed frame; None when there is none (or no frame yet)."""
+        if self.view_panel is None or self.canvas is None:
+            return None
+        return pygame.Rect(self.canvas.get_width() - PANEL_WIDTH - VIEW_PANEL_WIDTH, 0, VIEW_PANEL_WIDTH, GAME_HEIGHT)
 
     def close(self) -> Path | None:
         """Close the env and the window; returns the video path when recording."""
@@ -150,18 +178,23 @@ class Viewer:
         self.state.status = f"saved {path.name}"
 
     def _compose(self) -> pygame.Surface:
-        """The game frame scaled to a fixed height, with the HUD panel on its right."""
+        """The game frame scaled to a fixed height; on its right the agent's view (image observations) and the HUD."""
         frame = np.asarray(self.env.render())
         game = pygame.surfarray.make_surface(frame.swapaxes(0, 1))
         width = int(round(game.get_width() * GAME_HEIGHT / game.get_height() / 2)) * 2
         if game.get_size() != (width, GAME_HEIGHT):
             game = pygame.transform.scale(game, (width, GAME_HEIGHT))
+        view_width = VIEW_PANEL_WIDTH if self.view_panel is not None else 0
         if self.canvas is None:
-            size = (width + PANEL_WIDTH, GAME_HEIGHT)
+            size = (width + view_width + PANEL_WIDTH, GAME_HEIGHT)
             if self.options.window:
                 self.screen = pygame.display.set_mode(size)
                 pygame.display.set_caption(f"Agent Playground: {self.state.agent} on {self.state.env_id}")
             self.canvas = pygame.Surface(size)
         self.canvas.blit(game, (0, 0))
-        self.hud.draw(self.canvas, pygame.Rect(width, 0, PANEL_WIDTH, GAME_HEIGHT), self.state)
+        if self.view_panel is not None:
+            saliency, status = self._saliency_status()
+            view_rect = pygame.Rect(width, 0, view_width, GAME_HEIGHT)
+            self.view_panel.draw(self.canvas, view_rect, self.seen, saliency, status)
+        self.hud.draw(self.canvas, pygame.Rect(width + view_width, 0, PANEL_WIDTH, GAME_HEIGHT), self.state)
         return self.canvas
