@@ -70,18 +70,19 @@ def test_panel_sits_between_game_and_hud_for_image_observations_only():
     vector.close()
 
 
-def test_key_g_toggles_saliency_and_the_heat_map_shows():
+def test_key_g_cycles_saliency_on_the_view_then_the_game_too_then_off():
     controller = Explaining()
     viewer = _viewer(MINATAR, ViewerOptions(window=True, fps=10_000), controller)
-    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_g))
-    viewer.run(episodes=1, seed=0)
-    assert controller.explain_pixels and controller.explained > 0
-    panel = pygame.surfarray.array3d(viewer.canvas.subsurface(viewer.panel_rect())).reshape(-1, 3)
-    assert (panel == (255, 255, 255)).all(axis=1).sum() > 100  # the hottest cell, scaled up, in white
-    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_g))
-    explained = controller.explained
-    viewer.run(episodes=1, seed=1)
-    assert not controller.explain_pixels and controller.explained == explained
+    hot_cell = (3 * 40 + 20, 2 * 40 + 20)  # the centre of the saliency's hot cell (row 2, column 3) on the game
+    for presses, explains, game_heated in ((1, True, False), (1, True, True), (1, False, False)):
+        for _ in range(presses):
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_g))
+        explained = controller.explained
+        viewer.run(episodes=1, seed=0)
+        assert controller.explain_pixels == explains and (controller.explained > explained) == explains
+        panel = pygame.surfarray.array3d(viewer.canvas.subsurface(viewer.panel_rect())).reshape(-1, 3)
+        assert ((panel == (255, 255, 255)).all(axis=1).sum() > 100) == explains  # the hot cell, scaled up
+        assert (min(viewer.canvas.get_at(hot_cell)[:3]) > 180) == game_heated
     viewer.close()
 
 

@@ -15,7 +15,8 @@ KEY_HELP = [
     "    r  restart the episode",
     "  ESC  quit",
 ]
-SALIENCY_HELP = "    g  saliency on the agent's view"
+SALIENCY_HELP = "    g  saliency: on the view, + game, off"
+SALIENCY_MODES = 3  # off, on the agent's view, on the agent's view and the game frame
 MIN_SPEED, MAX_SPEED = 1 / 8, 8.0
 
 
@@ -28,7 +29,7 @@ class Controls:
     speed: float = 1.0
     takeover: bool = False
     screenshot: bool = False
-    saliency: bool = False
+    saliency: int = 0  # 0 off, 1 on the agent's view, 2 on the game frame too
     reset: bool = False
     quit: bool = False
 
@@ -52,7 +53,7 @@ class Controls:
         elif key == pygame.K_t:
             self.takeover = not self.takeover
         elif key == pygame.K_g:
-            self.saliency = not self.saliency
+            self.saliency = (self.saliency + 1) % SALIENCY_MODES
         elif key == pygame.K_s:
             self.screenshot = True
         elif key == pygame.K_r:

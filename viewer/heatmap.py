@@ -57,6 +57,13 @@ def cell_overlay(image: np.ndarray, saliency: np.ndarray, scale: int) -> np.ndar
     return np.where(occupied[..., None], big_image, big_heat)
 
 
+def stretch(saliency: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The map resized to `(height, width)` by nearest neighbour, for a frame the observation is a resized view of."""
+    rows = np.arange(height) * saliency.shape[0] // height
+    columns = np.arange(width) * saliency.shape[1] // width
+    return saliency[rows[:, None], columns[None, :]]
+
+
 def legend(width: int, height: int) -> np.ndarray:
     """A `(height, width, 3)` uint8 strip of the heat scale from 0 (left) to 1 (right)."""
     row = heat_colours(np.linspace(0.0, 1.0, width))

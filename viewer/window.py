@@ -12,6 +12,7 @@ import pygame
 
 from core.control import Controller
 from viewer.controls import KEY_HELP, SALIENCY_HELP, Controls
+from viewer.heatmap import overlay, stretch
 from viewer.hud import PANEL_WIDTH, Hud, HudState
 from viewer.video import VideoWriter
 from viewer.view_panel import VIEW_PANEL_WIDTH, ViewPanel
@@ -123,7 +124,7 @@ class Viewer:
     def _ask_for_saliency(self) -> None:
         """Tell the agent whether to explain its decisions (only when there is a panel to show it on)."""
         if self.view_panel is not None and hasattr(self.controller, "explain_pixels"):
-            self.controller.explain_pixels = self.controls.saliency
+            self.controller.explain_pixels = self.controls.saliency > 0
 
     def _saliency_status(self) -> tuple[np.ndarray | None, str]:
         """The saliency map to show, and a line about it."""
@@ -132,7 +133,10 @@ class Viewer:
         if not hasattr(self.controller, "explain_pixels"):
             return None, "saliency: this agent cannot show it"
         saliency = self.state.decision.saliency if self.state.decision is not None else None
-        return saliency, "saliency on (g hides it)" if saliency is not None else "saliency: none for this decision"
+        if saliency is None:
+            return None, "saliency: none for this decision"
+        return saliency, "saliency on the view (g: game too)" if self.controls.saliency == 1 else \
+            "saliency on view and game (g: off)"
 
     def panel_rect(self) -> pygame.Rect | None:
         """Where the agent's-view panel is on the composed frame; None when there is none (or no frame yet)."""
@@ -180,6 +184,10 @@ class Viewer:
     def _compose(self) -> pygame.Surface:
         """The game frame scaled to a fixed height; on its right the agent's view (image observations) and the HUD."""
         frame = np.asarray(self.env.render())
+        if self.view_panel is not None and self.controls.saliency == 2:
+            saliency, _ = self._saliency_status()
+            if saliency is not None:  # taking the observation to be the whole frame, resized
+                frame = overlay(frame, stretch(saliency, frame.shape[0], frame.shape[1]))
         game = pygame.surfarray.make_surface(frame.swapaxes(0, 1))
         width = int(round(game.get_width() * GAME_HEIGHT / game.get_height() / 2)) * 2
         if game.get_size() != (width, GAME_HEIGHT):
