@@ -32,8 +32,8 @@ def test_obs_pixels_picks_the_pixel_variant(tmp_path):
     summary = last_json(run_cli("--agent", "random", "--env", "snake", "--obs", "pixels", "--render", "none",
                                 "--episodes", "2", "--runs-dir", str(tmp_path), "--json"))
     assert summary["env_id"] == "playground/SnakePixels-v0"
-    assert_user_error(run_cli("--agent", "random", "--env", "CartPole", "--obs", "pixels", "--render", "none"),
-                      "CartPole has no pixel variant", "Snake")
+    assert_user_error(run_cli("--agent", "random", "--env", "Acrobot", "--obs", "pixels", "--render", "none"),
+                      "Acrobot has no pixel variant", "Snake", "CartPole")
 
 
 def test_opponents_drive_the_left_paddle(monkeypatch):

@@ -89,11 +89,12 @@ def test_human_controller_follows_held_keys(monkeypatch):
 
 def test_every_catalog_keymap_action_is_valid():
     from envs.catalog import CATALOG
+    from envs.factory import make_env
 
     for _, entry in CATALOG.items():
         if entry.missing_requirement():
             continue
-        space = gym.make(entry.env_id).action_space
+        space = make_env(entry.env_id).action_space  # make_env registers the ALE/ ids (ale-py) when needed
         keymap = KEYMAPS[entry.env_id]
         for _, action, _ in keymap.bindings:
             assert space.contains(action), (entry.env_id, action)
