@@ -119,14 +119,14 @@ def speed(repeats: int) -> None:
         print(f"| {env_id} | {ours:,.0f} | {stock:,.0f} | {ours / stock:.2f} |")
 
 
-def learn(seed: int, runs_dir: Path) -> None:
+def learn(seed: int, runs_dir: Path, hp: list[str]) -> None:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     start = time.perf_counter()
     completed = subprocess.run(
         [sys.executable, str(ROOT / "play.py"), "--agent", "ppo", "--env", "Breakout-MinAtar", "--seed", str(seed),
          "--render", "none", "--episodes", "100", "--runs-dir", str(runs_dir), "--retrain", "--json",
-         "--no-progress"], capture_output=True, text=True, check=True)
+         "--no-progress", *(f"--hp={pair}" for pair in hp)], capture_output=True, text=True, check=True)
     wall = time.perf_counter() - start
     summary = json.loads(completed.stdout.strip().splitlines()[-1])
     events = EventAccumulator(str(next(Path(summary["run_dir"]).glob("tensorboard_*")))).Reload()
@@ -148,8 +148,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--runs-dir", type=Path, default=Path("/tmp/bench-pixels-runs"))
+    parser.add_argument("--hp", action="append", default=[], help="a preset override for `learn` (repeatable)")
     args = parser.parse_args()
-    speed(args.repeats) if args.what == "speed" else learn(args.seed, args.runs_dir)
+    speed(args.repeats) if args.what == "speed" else learn(args.seed, args.runs_dir, args.hp)
 
 
 if __name__ == "__main__":
