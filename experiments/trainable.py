@@ -129,8 +129,8 @@ def _build(settings: TrialSettings, hyperparams: dict[str, Any], seed: int, log_
     device = resolve_device("auto", prefer_gpu=settings.use_gpu)
     norm, gamma = normalize_settings(hyperparams), float(hyperparams.get("gamma", 0.99))
     # Trials run outside the main thread, where the hang alarm cannot work: step_timeout 0.
-    env = normalized(GuardedVecEnv(make_vector_env(settings.env_id, hyperparams["n_envs"], seed), settings.env_id, 0),
-                     norm, gamma, training=True)
+    env = normalized(GuardedVecEnv(make_vector_env(settings.env_id, hyperparams["n_envs"], seed, training=True),
+                                   settings.env_id, 0), norm, gamma, training=True)
     eval_env = normalized(GuardedVecEnv(make_vector_env(settings.env_id, hyperparams["eval_episodes"], seed + 10_000),
                                         settings.env_id, 0), norm, gamma, training=False)
     model = build_model(AGENTS.get(settings.agent), hyperparams, env, seed, device, tensorboard_log=str(log_dir))
