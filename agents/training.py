@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import EvalCallback, StopTrainingOnRewardThreshold
-from stable_baselines3.common.vec_env import VecTransposeImage
+from stable_baselines3.common.vec_env import VecEnv, VecTransposeImage
 
 from agents.build import build_model
 from agents.callbacks import HyperparamCallback, ProgressCallback
@@ -36,6 +36,25 @@ class TrainingInterrupted(KeyboardInterrupt):
         super().__init__(f"interrupted at step {timesteps:,}: saved a checkpoint in {run_dir}")
         self.run_dir = run_dir
         self.timesteps = timesteps
+
+
+def build_training(spec: AgentSpec, env_id: str, hyperparams: dict[str, Any], seed: int, device: torch.device,
+                   tensorboard_log: str | None, env_timeout: float) -> tuple[VecEnv, VecEnv, BaseAlgorithm]:
+    """The guarded (and normalised, if the preset asks) training and evaluation envs, and the model.
+
+    Args:
+        env_timeout: Seconds one env step may take (0: no limit, for threads where SIGALRM cannot work).
+    """
+    gamma = float(hyperparams.get("gamma", 0.99))
+    norm = normalize_settings(hyperparams)
+    guarded = GuardedVecEnv(make_vector_env(env_id, hyperparams["n_envs"], seed, training=True), env_id, env_timeout)
+    env = normalized(guarded, norm, gamma, training=True)
+    eval_env = normalized(GuardedVecEnv(make_vector_env(env_id, hyperparams["eval_episodes"], seed + 10_000), env_id,
+                                        env_timeout), norm, gamma, training=False)
+    model = build_model(spec, hyperparams, env, seed, device, tensorboard_log=tensorboard_log)
+    if isinstance(model.get_env(), VecTransposeImage):  # SB3 moved image channels first: evaluate the same way
+        eval_env = VecTransposeImage(eval_env)
+    return env, eval_env, model
 
 
 @contextmanager
@@ -107,16 +126,8 @@ def train(
     start = time.perf_counter()
     seed_everything(seed)
     use_single_cpu_thread_for_small_models(device, small_model=not uses_cnn(hyperparams))
-    gamma = float(hyperparams.get("gamma", 0.99))
-    norm = normalize_settings(hyperparams)
-    guarded = GuardedVecEnv(make_vector_env(env_id, hyperparams["n_envs"], seed, training=True), env_id, env_timeout)
-    env = normalized(guarded, norm, gamma, training=True)
+    env, eval_env, model = build_training(spec, env_id, hyperparams, seed, device, str(run_dir), env_timeout)
     eval_episodes = hyperparams["eval_episodes"]
-    eval_env = normalized(GuardedVecEnv(make_vector_env(env_id, eval_episodes, seed + 10_000), env_id, env_timeout),
-                          norm, gamma, training=False)
-    model = build_model(spec, hyperparams, env, seed, device, tensorboard_log=str(run_dir))
-    if isinstance(model.get_env(), VecTransposeImage):  # SB3 moved image channels first: evaluate the same way
-        eval_env = VecTransposeImage(eval_env)
     if resume_state is not None:
         restore_checkpoint(model, env, resume_state)
 

@@ -116,27 +116,15 @@ def train_and_report(settings: TrialSettings, overrides: dict[str, Any], seed: i
 def _build(settings: TrialSettings, hyperparams: dict[str, Any], seed: int, log_dir: Path) -> tuple[Any, Any, Any]:
     """The training env, the evaluation env and the model, as agents.training builds them."""
     import torch
-    from stable_baselines3.common.vec_env import VecTransposeImage
 
-    from agents.build import build_model
     from agents.registry import AGENTS
-    from agents.training import normalize_settings
+    from agents.training import build_training
     from core.device import resolve_device
-    from envs.factory import make_vector_env, normalized
-    from envs.guard import GuardedVecEnv
 
     torch.set_num_threads(settings.threads)  # no more than Ray reserved: trials share the machine
     device = resolve_device("auto", prefer_gpu=settings.use_gpu)
-    norm, gamma = normalize_settings(hyperparams), float(hyperparams.get("gamma", 0.99))
-    # Trials run outside the main thread, where the hang alarm cannot work: step_timeout 0.
-    env = normalized(GuardedVecEnv(make_vector_env(settings.env_id, hyperparams["n_envs"], seed, training=True),
-                                   settings.env_id, 0), norm, gamma, training=True)
-    eval_env = normalized(GuardedVecEnv(make_vector_env(settings.env_id, hyperparams["eval_episodes"], seed + 10_000),
-                                        settings.env_id, 0), norm, gamma, training=False)
-    model = build_model(AGENTS.get(settings.agent), hyperparams, env, seed, device, tensorboard_log=str(log_dir))
-    if isinstance(model.get_env(), VecTransposeImage):
-        eval_env = VecTransposeImage(eval_env)
-    return env, eval_env, model
+    # Trials run outside the main thread, where the hang alarm cannot work: env_timeout 0.
+    return build_training(AGENTS.get(settings.agent), settings.env_id, hyperparams, seed, device, str(log_dir), 0)
 
 
 def _final_evaluation(env: Any, eval_env: Any, model: Any, hyperparams: dict[str, Any]) -> float:
