@@ -60,7 +60,7 @@ class ImageFeatures(BaseFeaturesExtractor):
         if min(height, width) < self.minimum_size:
             raise PlaygroundError(
                 f"the {self.name} perception network needs images of at least {self.minimum_size}x"
-                f"{self.minimum_size} pixels; this env observes {height}x{width}. "
+                f"{self.minimum_size} pixels; these observations are {height}x{width}. "
                 f"Use --perception {'minatar' if min(height, width) < 16 else 'impala'} instead."
             )
         super().__init__(observation_space, features_dim)
