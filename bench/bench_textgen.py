@@ -36,7 +36,7 @@ def main() -> int:
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="override preset fields")
     args = parser.parse_args()
 
-    from textgen.cli import quiet_openmp_threads
+    from core.openmp import quiet_openmp_threads
 
     quiet_openmp_threads()  # as `python -m textgen train` does, before torch is imported
     import torch

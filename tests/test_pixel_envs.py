@@ -110,10 +110,15 @@ def test_cartpole_pixels_sees_the_pole_move():
     assert observation.min() < 50 and observation.max() > 200  # a dark cart on a light background
 
 
-def test_missing_ale_py_is_a_one_line_fix(monkeypatch):
+def _uninstalled(monkeypatch, module: str) -> None:
+    """Make `importlib.util.find_spec` report `module` as not installed."""
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *args: None if name == "ale_py" else real_find_spec(name, *args))
+                        lambda name, *args: None if name == module else real_find_spec(name, *args))
+
+
+def test_missing_ale_py_is_a_one_line_fix(monkeypatch):
+    _uninstalled(monkeypatch, "ale_py")
     with pytest.raises(PlaygroundError, match="pip install ale-py"):
         resolve_env_id("Breakout")
     with pytest.raises(PlaygroundError, match="pip install ale-py"):
@@ -121,9 +126,7 @@ def test_missing_ale_py_is_a_one_line_fix(monkeypatch):
 
 
 def test_missing_minatar_is_a_one_line_fix(monkeypatch):
-    real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *args: None if name == "minatar" else real_find_spec(name, *args))
+    _uninstalled(monkeypatch, "minatar")
     with pytest.raises(PlaygroundError, match="pip install minatar"):
         resolve_env_id("Breakout-MinAtar")
     monkeypatch.setitem(sys.modules, "minatar", None)  # importing it now fails, as when it is not installed

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from core.errors import PlaygroundError
+from core.openmp import quiet_openmp_threads
 
 DEFAULT_TEMPERATURES = (0.2, 0.5, 1.0, 1.2)
 
@@ -109,17 +109,6 @@ def run_sample(args: argparse.Namespace) -> int:
         print(f"----- temperature {temperature:g} -----")
         print(prime + text)
     return 0
-
-
-def quiet_openmp_threads() -> None:
-    """Let idle OpenMP workers sleep instead of spinning, unless the user chose otherwise.
-
-    An LSTM step on the CPU runs thousands of small parallel regions; on a small shared machine
-    (2 vCPUs) spinning workers made steps erratically 2-20x slower, sleeping ones kept them steady.
-    It only counts when set before torch is first imported, as here.
-    """
-    if "torch" not in sys.modules:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

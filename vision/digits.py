@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import PlaygroundError
+from core.openmp import quiet_openmp_threads
 
 if TYPE_CHECKING:
     from vision.mnist import Digits
@@ -149,8 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(arguments)
-    if "torch" not in sys.modules:  # idle OpenMP workers sleep: on a busy 2-core machine spinning made it 4-7x slower
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    quiet_openmp_threads()  # on a busy 2-core machine spinning OpenMP workers made training 4-7x slower
     try:
         summary = run(args, arguments)
     except PlaygroundError as error:

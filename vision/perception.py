@@ -45,17 +45,19 @@ def _describe(space: gym.Space) -> str:
 class ImageFeatures(BaseFeaturesExtractor):
     """A conv trunk, then a linear layer with a ReLU sized from one sample forward pass.
 
-    Subclasses set `name` and `minimum_size` and implement `build_trunk`.
+    Subclasses set `name`, `minimum_size` and `default_features`, and implement `build_trunk`.
 
     Args:
         observation_space: An image space, channels first or last.
-        features_dim: The length of the feature vector.
+        features_dim: The length of the feature vector (None: the network's `default_features`).
     """
 
     name = "image"
     minimum_size = 1
+    default_features = 512
 
-    def __init__(self, observation_space: gym.Space, features_dim: int = 512) -> None:
+    def __init__(self, observation_space: gym.Space, features_dim: int | None = None) -> None:
+        features_dim = features_dim or self.default_features
         channels, height, width = image_shape(observation_space, self.name)
         if min(height, width) < self.minimum_size:
             raise PlaygroundError(
@@ -95,8 +97,7 @@ class ImpalaCNN(ImageFeatures):
     name = "impala"
     minimum_size = 8
 
-    def __init__(self, observation_space: gym.Space, features_dim: int = 256) -> None:
-        super().__init__(observation_space, features_dim)
+    default_features = 256
 
     def build_trunk(self, channels: int) -> nn.Module:
         return impala_trunk(channels, (16, 32, 32))
@@ -108,8 +109,7 @@ class MinAtarCNN(ImageFeatures):
     name = "minatar"
     minimum_size = 3
 
-    def __init__(self, observation_space: gym.Space, features_dim: int = 128) -> None:
-        super().__init__(observation_space, features_dim)
+    default_features = 128
 
     def build_trunk(self, channels: int) -> nn.Module:
         return conv_trunk(channels, [(16, 3, 1)])
