@@ -40,14 +40,31 @@ def write_json(path: str | os.PathLike[str], data: Any) -> None:
         temporary.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
 
 
-def read_json(path: str | os.PathLike[str], what: str = "file") -> Any:
-    """Read a JSON file; a PlaygroundError naming the file when it is missing or broken."""
+MAX_JSON_BYTES = 16 * 1024 * 1024
+
+
+def read_json(path: str | os.PathLike[str], what: str = "file", max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """Read a JSON file of at most `max_bytes`; a PlaygroundError naming the file when it is missing, too
+    large, nested too deeply or broken. Files a user received are read through here, so none of them can
+    take more memory than its capped size or end in a RecursionError."""
+    file = Path(path)
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        with open(file, "rb") as handle:
+            raw = handle.read(max_bytes + 1)
     except FileNotFoundError:
         raise PlaygroundError(f"{what} {path} does not exist.") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+    except OSError as error:
+        raise PlaygroundError(f"{what} {path} cannot be read ({error.strerror or error}).") from None
+    if len(raw) > max_bytes:
+        raise PlaygroundError(f"{what} {path} is larger than {max_bytes // 2**20} MiB; it is not one this program "
+                              "wrote. Restore it, or retrain.")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PlaygroundError(f"{what} {path} cannot be read ({error}).") from None
+    except RecursionError:
+        raise PlaygroundError(f"{what} {path} is nested too deeply to be a file this program wrote. "
+                              "Restore it, or retrain.") from None
 
 
 MIN_FREE_BYTES = 50 * 1024 * 1024

@@ -1,0 +1,84 @@
+"""Helpers for attacker tests: payloads that leave a marker when run, and commands run under a memory cap.
+
+A hostile file's payload writes a marker file when its code runs; a test asserts the marker never appears.
+`run_capped` runs a command in a fresh process with an address-space limit (so a bomb cannot take the
+machine down) and reports that process's own peak resident memory, read from `wait4`.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.conftest import ROOT, default_sigint
+
+# Virtual address space for a child: torch, SB3 and their thread pools reserve far more address space than they
+# touch, so the cap is generous; the bound that tests assert is the peak resident memory below.
+ADDRESS_SPACE_CAP = 8 * 2**30
+
+
+@dataclass
+class CappedRun:
+    """What a capped command did."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    peak_rss_mb: float
+
+
+def payload_source(marker: Path) -> str:
+    """Python code that creates `marker` when it runs: the body of every crafted module."""
+    return f"from pathlib import Path\nPath({str(marker)!r}).write_text('code ran')\n"
+
+
+def write_payload_module(folder: Path, marker: Path, name: str = "evil") -> Path:
+    """A module `folder/name.py` that creates `marker` on import and defines an nn.Module `Net`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.py"
+    path.write_text(payload_source(marker) + "import torch\n\n\nclass Net(torch.nn.Module):\n"
+                    "    def forward(self, x):\n        return x.flatten(1)\n", encoding="utf-8")
+    return path
+
+
+def run_capped(argv: list[str], cwd: Path | None = None, env: dict[str, str] | None = None,
+               timeout: float = 300, address_space: int = ADDRESS_SPACE_CAP) -> CappedRun:
+    """Run `argv` (a Python command line without the interpreter) and return its exit, output and peak RSS."""
+    def limit() -> None:
+        default_sigint()
+        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+
+    # Files, not pipes: a pipe could fill while this loop polls for the exit.
+    with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
+        process = subprocess.Popen([sys.executable, *argv], cwd=cwd or ROOT, env=env or os.environ.copy(),
+                                   stdout=out_file, stderr=err_file, preexec_fn=limit)
+        deadline = time.monotonic() + timeout
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        while not pid and time.monotonic() < deadline:
+            time.sleep(0.05)
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if not pid:
+            process.kill()
+            _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out_file.seek(0)
+        err_file.seek(0)
+        return CappedRun(process.returncode, out_file.read().decode(errors="replace"),
+                         err_file.read().decode(errors="replace"), usage.ru_maxrss / 1024)
+
+
+def assert_refused_in_one_line(run: CappedRun, *fragments: str) -> str:
+    """Exit code 2, one line on stderr naming every fragment, no traceback."""
+    lines = [line for line in run.stderr.splitlines() if line.strip() and not line.startswith("warning:")]
+    assert run.returncode == 2, (run.returncode, run.stdout[-1500:], run.stderr[-1500:])
+    assert "Traceback" not in run.stderr, run.stderr[-3000:]
+    assert len(lines) == 1, run.stderr[-3000:]
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
