@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--load", metavar="PATH", help="play a saved model (a run folder or its model.pt)")
     parser.add_argument("--trust-pickle", action="store_true",
                         help="allow --load of a stable-baselines3 .zip, which unpickles (can run code)")
+    parser.add_argument("--trust-code", action="append", default=[], metavar="FILE.py|MODULE",
+                        help="allow --load/--resume of a run whose perception plug-in is code: import it from this "
+                             "file (or module), which you have read (repeatable)")
     parser.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE",
                         help="override a preset hyperparameter, e.g. --hp learning_rate=0.001 (repeatable)")
     parser.add_argument("--resume", nargs="?", const="", metavar="RUN",
@@ -86,14 +89,19 @@ def check_arguments(args: argparse.Namespace) -> None:
     """Refuse values argparse lets through."""
     if args.episodes < 1:
         raise PlaygroundError(f"--episodes {args.episodes}: must be at least 1.")
-    if args.timesteps is not None and args.timesteps < 1:
-        raise PlaygroundError(f"--timesteps {args.timesteps}: must be at least 1.")
+    if args.timesteps is not None and not 1 <= args.timesteps <= 10**10:
+        raise PlaygroundError(f"--timesteps {args.timesteps}: must be from 1 to 10,000,000,000.")
+    if not 0 <= args.seed < 2**32 - 30_000 or args.episodes > 100_000:
+        raise PlaygroundError("--seed takes 0 to 4,294,930,000 and --episodes at most 100,000.")
     if args.device.lower() not in DEVICE_CHOICES and not args.device.lower().startswith("cuda:"):
         raise PlaygroundError(f"--device {args.device!r}: choose one of {', '.join(DEVICE_CHOICES)}.")
     if args.agent is not None:
         AGENTS.get(args.agent)
     if args.record is not None and args.record.suffix.lower() not in (".mp4", ".gif"):
         raise PlaygroundError(f"--record {args.record}: use a file name ending in .mp4 or .gif.")
+    if args.record is not None and (args.record.exists() or args.record.is_symlink()):
+        raise PlaygroundError(f"--record {args.record}: that file exists, and recording never replaces a file. "
+                              "Choose a new name or delete it first.")
     if args.checkpoint_every < 0 or args.env_timeout < 0:
         raise PlaygroundError("--checkpoint-every and --env-timeout take seconds, 0 or more.")
     if args.resume is not None and (args.load or args.retrain):
@@ -110,8 +118,8 @@ def check_arguments(args: argparse.Namespace) -> None:
 def print_catalog() -> None:
     """Print the built-in envs with their spaces and the agents that fit them."""
     from agents.registry import fitting_agents
-    from agents.session import env_spaces
     from envs.catalog import CATALOG
+    from envs.factory import env_spaces
 
     print(f"{'name':<23}{'Gymnasium id':<27}{'observation':<30}{'action':<24}agents")
     for name, entry in CATALOG.items():
@@ -183,7 +191,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         raise PlaygroundError(f"{who} needs a window, and there is no display here. Run it on a machine with a screen.")
     options = SessionOptions(agent=args.agent, env=args.env, seed=args.seed, timesteps=args.timesteps,
                              device=args.device, runs_dir=args.runs_dir, retrain=args.retrain, load=args.load,
-                             hp=args.hp, trust_pickle=args.trust_pickle, resume=args.resume,
+                             hp=args.hp, trust_pickle=args.trust_pickle, trust_code=args.trust_code,
+                             resume=args.resume,
                              checkpoint_every=args.checkpoint_every, env_timeout=args.env_timeout,
                              progress=not args.no_progress,
                              argv=["play.py", *argv])
@@ -216,6 +225,7 @@ def show(prepared: Any, args: argparse.Namespace, render: str) -> tuple[list[flo
     """Play episodes in a window, or record them to a video in the run folder."""
     import time
 
+    from core.files import new_file
     from core.runs import new_run_dir
     from envs.catalog import catalog_entry_for_id
     from envs.factory import make_env
@@ -231,7 +241,7 @@ def show(prepared: Any, args: argparse.Namespace, render: str) -> tuple[list[flo
     folder = prepared.run_dir or new_run_dir(args.runs_dir, prepared.env_id, prepared.spec.name)
     record_to = args.record
     if record_to is None and render == "video":
-        record_to = folder / "videos" / f"play-{time.strftime('%Y%m%d-%H%M%S')}.mp4"
+        record_to = new_file(folder / "videos" / f"play-{time.strftime('%Y%m%d-%H%M%S')}.mp4")
     entry = catalog_entry_for_id(prepared.env_id)
     state = HudState(agent=prepared.spec.name, env_id=prepared.env_id, episodes=args.episodes,
                      action_labels=list(entry.action_labels) if entry and entry.action_labels else None,

@@ -21,7 +21,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.utils import get_device
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from core.checkpoint import save_state
+from core.checkpoint import load_state, save_state
 from core.errors import PlaygroundError
 
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -79,18 +79,81 @@ def load_checkpoint(run_dir: Path) -> dict[str, Any]:
     path = run_dir / CHECKPOINT_FILE
     if not path.is_file():
         raise PlaygroundError(f"{run_dir} holds no {CHECKPOINT_FILE} to resume from.")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for truncated or foreign files
-        raise PlaygroundError(f"{path} cannot be read ({type(error).__name__}); it is damaged.") from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+    state = load_state(path, "checkpoint")
+    if state.get("format") != CHECKPOINT_FORMAT:
         raise PlaygroundError(f"{path} is not a checkpoint this version can resume (format {CHECKPOINT_FORMAT}).")
+    if not all(_is_count(state.get(key)) for key in ("num_timesteps", "n_updates", "episode_num")):
+        raise _refuse(run_dir, "its step counters are not whole numbers in range")
     return state
 
 
-def restore_checkpoint(model: BaseAlgorithm, env: VecEnv, state: dict[str, Any]) -> None:
-    """Put a checkpoint's networks, optimizers, counters, statistics and replay buffer into a fresh model."""
-    model.set_parameters(state["parameters"], exact_match=True, device=get_device(model.device))
+def _refuse(run_dir: Path | str, what: str) -> PlaygroundError:
+    return PlaygroundError(f"{Path(run_dir) / CHECKPOINT_FILE} does not fit this run: {what}. The file is damaged or "
+                           "from another run; restore it, or train anew.")
+
+
+def _is_count(value: Any, high: float = 1e13) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= high
+
+
+def check_checkpoint(model: BaseAlgorithm, env: VecEnv, state: dict[str, Any], run_dir: Path | str) -> None:
+    """Check a checkpoint read from disk against the freshly built model and env, before anything is copied.
+
+    Raises:
+        PlaygroundError: A counter, variable, statistic or replay field of the wrong type, name or shape.
+    """
+    if not isinstance(state.get("parameters"), dict):
+        raise _refuse(run_dir, "it holds no network parameters")
+    variables = state.get("variables")
+    _, names = model._get_torch_save_params()
+    if not isinstance(variables, dict) or set(variables) != set(names):
+        raise _refuse(run_dir, f"its extra variables are not {sorted(names)}")
+    for name, value in variables.items():
+        if not isinstance(value, torch.Tensor) or value.shape != _attribute(model, name).shape:
+            raise _refuse(run_dir, f"the variable {name} has the wrong shape")
+    _check_normalization(env, state.get("normalization"), run_dir)
+    _check_replay(model, state.get("replay_buffer"), run_dir)
+
+
+def _check_normalization(env: VecEnv, normalization: Any, run_dir: Path | str) -> None:
+    if normalization is None or not isinstance(env, VecNormalize):
+        return
+    expected = {"obs_mean": env.obs_rms.mean.shape, "obs_var": env.obs_rms.var.shape,
+                "ret_mean": env.ret_rms.mean.shape, "ret_var": env.ret_rms.var.shape}
+    if not isinstance(normalization, dict) or any(
+            not isinstance(normalization.get(key), torch.Tensor) or tuple(normalization[key].shape) != shape
+            for key, shape in expected.items()):
+        raise _refuse(run_dir, "its observation statistics do not match the env's observations")
+    if not all(isinstance(normalization.get(key), (int, float)) for key in ("obs_count", "ret_count")):
+        raise _refuse(run_dir, "its statistics counts are not numbers")
+
+
+def _check_replay(model: BaseAlgorithm, replay: Any, run_dir: Path | str) -> None:
+    buffer = getattr(model, "replay_buffer", None)
+    if replay is None or not isinstance(buffer, ReplayBuffer):
+        return
+    if not isinstance(replay, dict) or not _is_count(replay.get("pos"), buffer.buffer_size) \
+            or not isinstance(replay.get("full"), bool):
+        raise _refuse(run_dir, "its replay buffer position is not valid for this buffer")
+    for name in REPLAY_FIELDS:
+        saved, array = replay.get(name), getattr(buffer, name, None)
+        if saved is None or array is None:
+            continue
+        if not isinstance(saved, torch.Tensor) or len(saved) > len(array) or tuple(saved.shape[1:]) != array.shape[1:]:
+            raise _refuse(run_dir, f"its replay buffer's {name} do not fit a buffer of {buffer.buffer_size:,} steps")
+
+
+def restore_checkpoint(model: BaseAlgorithm, env: VecEnv, state: dict[str, Any], run_dir: Path | str = "") -> None:
+    """Put a checkpoint's networks, optimizers, counters, statistics and replay buffer into a fresh model.
+
+    Everything is checked first (`check_checkpoint`); networks and optimizers that do not fit are refused.
+    """
+    check_checkpoint(model, env, state, run_dir)
+    try:
+        model.set_parameters(state["parameters"], exact_match=True, device=get_device(model.device))
+    except (RuntimeError, ValueError, KeyError, TypeError) as error:  # torch's own shape and key checks
+        detail = str(error).splitlines()[0][:120]
+        raise _refuse(run_dir, f"its networks or optimizers do not match ({detail})") from None
     for name, value in state["variables"].items():
         _attribute(model, name).data.copy_(value.to(model.device))
     model.num_timesteps = state["num_timesteps"]

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
+from core.schema import Fields
+
 
 @dataclass
 class ObservationNormalizer:
@@ -28,15 +30,20 @@ class ObservationNormalizer:
         return cls(rms.mean.copy(), rms.var.copy(), float(rms.count), float(env.clip_obs), float(env.epsilon))
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ObservationNormalizer:
-        """Rebuild from `to_json()` output."""
-        return cls(
-            np.asarray(data["mean"], dtype=np.float64),
-            np.asarray(data["var"], dtype=np.float64),
-            float(data["count"]),
-            float(data["clip_obs"]),
-            float(data["epsilon"]),
-        )
+    def from_json(cls, data: Any, observation_shape: tuple[int, ...], where: str) -> ObservationNormalizer:
+        """Rebuild from `to_json()` output read from a file, checking every field against the observations.
+
+        Raises:
+            PlaygroundError: A field of the wrong type, range or length for `observation_shape`.
+        """
+        fields = Fields(data, where)
+        size = int(np.prod(observation_shape))
+        mean = np.asarray(fields.numbers("mean", length=size), dtype=np.float64).reshape(observation_shape)
+        var = np.asarray(fields.numbers("var", length=size), dtype=np.float64).reshape(observation_shape)
+        if (var < 0).any():
+            raise fields.fail("var", "a list of variances, none below 0", "a negative value")
+        return cls(mean, var, fields.number("count", 0, 1e15), fields.number("clip_obs", 1e-6, 1e6),
+                   fields.number("epsilon", 1e-20, 1.0))
 
     def to_json(self) -> dict[str, Any]:
         """Plain lists and numbers, for JSON."""

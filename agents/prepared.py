@@ -26,6 +26,7 @@ class SessionOptions:
     load: str | None = None
     hp: list[str] = field(default_factory=list)
     trust_pickle: bool = False
+    trust_code: list[str] = field(default_factory=list)
     resume: str | None = None
     checkpoint_every: float = 60.0
     env_timeout: float = 60.0

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from agents.limits import check_policy_kwargs, check_sizes, check_value
 from core.errors import PlaygroundError
 from core.registry import did_you_mean
 
@@ -136,6 +137,8 @@ def _accepted_types(key: str, default: Any) -> tuple[type, ...] | None:
         return (float, str)
     if key == "policy_kwargs":
         return (dict,)
+    if key == "target_kl":  # None (no limit) or a number
+        return (float,)
     if key == "ent_coef":  # a number, or "auto" / "auto_0.1" for SAC
         return (float, str)
     if isinstance(default, bool):
@@ -170,12 +173,17 @@ def validate(hyperparams: dict[str, Any], algorithm_class: type, origin: str) ->
         if top != key:  # a dotted key such as policy_kwargs.net_arch
             if top != "policy_kwargs":
                 raise PlaygroundError(f"{origin}: {key!r}: only policy_kwargs takes dotted sub-keys.")
+            check_policy_kwargs({key.split(".", 1)[1]: value}, origin)
             cleaned[key] = value
             continue
         accepted = _accepted_types(key, parameters.get(key))
         cleaned[key] = _check_type(key, value, accepted, origin) if accepted else value
         if key in SCHEDULABLE and isinstance(value, str) and not _is_schedule(value):
             raise PlaygroundError(f"{origin}: {key}={value!r}: write a number or a linear schedule like lin_0.001.")
+        if key == "policy" and value not in getattr(algorithm_class, "policy_aliases", {value: None}):
+            choices = ", ".join(algorithm_class.policy_aliases)
+            raise PlaygroundError(f"{origin} policy={value!r}: {algorithm_class.__name__} takes one of {choices}.")
+        check_value(key, cleaned[key], origin)
     return cleaned
 
 
@@ -207,3 +215,16 @@ def resolve_hyperparams(agent: str, env_id: str, algorithm_class: type, hp_pairs
         if effective.get(key) is not None and effective[key] < 1:
             raise PlaygroundError(f"{key}={effective[key]} must be at least 1.")
     return effective
+
+
+def check_run_sizes(spec: Any, hyperparams: dict[str, Any], spaces: tuple[Any, Any], origin: str) -> None:
+    """Refuse settings whose network, buffers or rollouts do not fit the machine or the step budget.
+
+    Args:
+        spec: The agent (an `AgentSpec`).
+        hyperparams: The effective settings; the algorithm's defaults fill in the rest.
+        spaces: The env's observation and action spaces.
+        origin: Where the settings came from, for the message.
+    """
+    settings = {**algorithm_parameters(spec.algorithm_class()), **hyperparams}
+    check_sizes(spec.name, settings, spaces[0], spaces[1], origin)

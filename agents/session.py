@@ -11,15 +11,14 @@ import gymnasium as gym
 from agents.controllers import ModelController, RandomController
 from agents.perception import canonical_perception, check_perception_fits, uses_cnn
 from agents.prepared import PreparedAgent, SessionOptions
-from agents.presets import resolve_hyperparams
+from agents.presets import check_run_sizes, resolve_hyperparams
 from agents.registry import AGENTS, AgentSpec, fitting_agents
+from agents.run_record import find_reusable_run, read_record
 from agents.storage import (
     ensure_zip_archive,
-    find_reusable_run,
     is_pickled,
     load_pickled_model,
     read_normalizer,
-    read_run_config,
     rebuild_model,
     resolve_model_path,
 )
@@ -27,15 +26,7 @@ from agents.training_run import resume_training, start_training
 from core.device import resolve_device, use_single_cpu_thread_for_small_models
 from core.errors import PlaygroundError
 from envs.catalog import resolve_env_id
-from envs.factory import make_env
-
-
-def env_spaces(env_id: str) -> tuple[gym.Space, gym.Space]:
-    """The observation and action spaces of an env."""
-    env = make_env(env_id)
-    spaces = (env.observation_space, env.action_space)
-    env.close()
-    return spaces
+from envs.factory import env_spaces
 
 
 def check_fit(spec: AgentSpec, env_id: str, action_space: gym.Space) -> None:
@@ -70,6 +61,7 @@ def _reuse_or_train(spec: AgentSpec, env_id: str, spaces: tuple[gym.Space, gym.S
     hyperparams = resolve_hyperparams(spec.name, env_id, algorithm_class, hp)
     if hyperparams.get("perception"):
         hyperparams["perception"] = canonical_perception(hyperparams["perception"])
+    check_run_sizes(spec, hyperparams, spaces, "--hp and the preset")
     check_perception_fits(hyperparams, spaces[0], env_id)
     small_model = not uses_cnn(hyperparams)
     device = resolve_device(options.device, prefer_gpu=not small_model)
@@ -79,45 +71,66 @@ def _reuse_or_train(spec: AgentSpec, env_id: str, spaces: tuple[gym.Space, gym.S
         if run_dir is not None:
             say(f"Reusing the {spec.name} agent trained before in {run_dir} (no training; --retrain trains anew).")
             model_path = run_dir / "model.pt"
-            model = rebuild_model(spec, read_run_config(run_dir), model_path, device)
-            normalizer = read_normalizer(run_dir)
+            record = read_record(run_dir, trusted_code=_plugin_source(hyperparams))  # the plug-in the user named
+            model = rebuild_model(spec, record, model_path, device)
+            normalizer = read_normalizer(run_dir, spaces[0].shape)
             return PreparedAgent(spec, env_id, ModelController(model, spec.name, normalizer), run_dir,
                                  model_path, normalizer, reused=True)
 
     return start_training(spec, env_id, spaces, hyperparams, device, options, say)
 
 
+def _plugin_source(hyperparams: dict) -> list[str]:
+    """The plug-in file or module the user's own settings name (they asked for it, so it may be imported)."""
+    perception = hyperparams.get("perception") or ""
+    return [perception.rpartition(":")[0]] if ":" in perception else []
+
+
 def _load(options: SessionOptions, say: Callable[[str], None]) -> PreparedAgent:
     model_path, run_dir = resolve_model_path(options.load)
     if is_pickled(model_path):
         return _load_pickled(model_path, options, say)
-    config = read_run_config(run_dir)
-    spec = AGENTS.get(config["agent"])
+    env_id = resolve_env_id(options.env) if options.env else None  # an env module the user names is imported first
+    record = read_record(run_dir, trusted_code=options.trust_code)
+    spec = AGENTS.get(record.agent)
     if options.agent and AGENTS.get(options.agent) is not spec:
         raise PlaygroundError(f"--load {options.load} holds a {spec.name} agent, not {options.agent}. "
                               f"Use --agent {spec.name} or leave --agent out.")
-    env_id = _check_env(options, config["env_id"])
+    env_id = _check_env(options, env_id, record.env_id)
     observation_space, action_space = env_spaces(env_id)
-    if (config.get("observation_space"), config.get("action_space")) != (repr(observation_space), repr(action_space)):
+    if (record.observation_space, record.action_space) != (repr(observation_space), repr(action_space)):
         raise PlaygroundError(
-            f"--load {options.load}: the model's spaces ({config.get('observation_space')}, "
-            f"{config.get('action_space')}) do not match {env_id} ({observation_space}, {action_space})."
+            f"--load {options.load}: the model's spaces ({record.observation_space:.200}, "
+            f"{record.action_space:.200}) do not match {env_id} ({observation_space}, {action_space})."
         )
+    check_run_sizes(spec, record.hyperparams, (observation_space, action_space), f"--load {options.load}")
     device = resolve_device(options.device, prefer_gpu=False)
-    model = rebuild_model(spec, config, model_path, device)
+    model = rebuild_model(spec, record, model_path, device)
     say(f"Loaded the {spec.name} agent from {model_path}.")
-    normalizer = read_normalizer(run_dir)
+    normalizer = read_normalizer(run_dir, observation_space.shape)
     return PreparedAgent(spec, env_id, ModelController(model, spec.name, normalizer), run_dir, model_path,
                          normalizer, reused=True)
 
 
-def _check_env(options: SessionOptions, saved_env: str) -> str:
+def _check_env(options: SessionOptions, asked: str | None, saved_env: str) -> str:
     """The env to play: the saved one, or `--env` when it names the same."""
-    env_id = resolve_env_id(options.env) if options.env else saved_env
+    env_id = asked or _registered(saved_env, options.load)
     if env_id != saved_env:
         raise PlaygroundError(f"--load {options.load} was trained on {saved_env}, not {env_id}. "
                               f"Use --env {saved_env} or leave --env out.")
     return env_id
+
+
+def _registered(env_id: str, load: str | None) -> str:
+    """A saved env id as the catalog resolves it, refused with a hint when it is not registered here."""
+    import gymnasium
+
+    import envs  # noqa: F401  (registers our own worlds)
+
+    if env_id not in gymnasium.registry and not env_id.startswith("ALE/"):
+        raise PlaygroundError(f"--load {load} was trained on {env_id}, which is not registered here. If it comes "
+                              "from your own module, name it: --env your.module:" + env_id)
+    return resolve_env_id(env_id)
 
 
 def _load_pickled(model_path: Path, options: SessionOptions, say: Callable[[str], None]) -> PreparedAgent:

@@ -129,7 +129,7 @@ def train(
     env, eval_env, model = build_training(spec, env_id, hyperparams, seed, device, str(run_dir), env_timeout)
     eval_episodes = hyperparams["eval_episodes"]
     if resume_state is not None:
-        restore_checkpoint(model, env, resume_state)
+        restore_checkpoint(model, env, resume_state, run_dir)
 
     stop = StopTrainingOnRewardThreshold(solved_at, verbose=0) if solved_at is not None else None
     evaluation = EvalCallback(eval_env, callback_on_new_best=stop, n_eval_episodes=eval_episodes,

@@ -6,6 +6,7 @@ Nothing here unpickles arbitrary objects: configuration and metadata belong in J
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,10 @@ def save_state(path: str | os.PathLike[str], state: dict[str, Any]) -> None:
     import torch
 
     with atomic_path(path) as temporary:
-        torch.save(state, temporary)
+        try:
+            torch.save(state, temporary)
+        except RuntimeError as error:  # torch's writer reports a failed write (a full disk) as a RuntimeError
+            raise OSError(f"could not write {path}; is the disk full? ({str(error).splitlines()[0][:80]})") from None
 
 
 def load_state(path: str | os.PathLike[str], what: str = "checkpoint", map_location: Any = "cpu") -> dict[str, Any]:
@@ -46,7 +50,9 @@ def load_state(path: str | os.PathLike[str], what: str = "checkpoint", map_locat
     if not file.is_file():
         raise PlaygroundError(f"{what} {file} does not exist.")
     try:
-        state = torch.load(file, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch warns about foreign pickle protocols; the refusal below says enough
+            warnings.simplefilter("ignore")
+            state = torch.load(file, map_location=map_location, weights_only=True)
     except Exception as error:  # torch raises many kinds for damaged files
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise PlaygroundError(f"{what} {file} is corrupt or not a checkpoint ({reason[:160]}).") from None

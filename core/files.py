@@ -67,6 +67,35 @@ def read_json(path: str | os.PathLike[str], what: str = "file", max_bytes: int =
                               "Restore it, or retrain.") from None
 
 
+def claim_new_file(path: str | os.PathLike[str]) -> Path:
+    """Create `path` as a new, empty file, or fail if anything is there: a writer that claims its file this
+    way never replaces one, not even one that another process created a moment ago.
+
+    Raises:
+        PlaygroundError: When the path exists.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    except FileExistsError:
+        raise PlaygroundError(f"{target} exists, and nothing here replaces a file. Choose a new name or delete "
+                              "it first.") from None
+    return target
+
+
+def new_file(path: str | os.PathLike[str]) -> Path:
+    """Claim `path`, or `stem-1.suffix`, `stem-2.suffix`, ... when it is taken: a fresh file that is ours alone."""
+    target = Path(path)
+    for attempt in range(10_000):
+        candidate = target if attempt == 0 else target.with_name(f"{target.stem}-{attempt}{target.suffix}")
+        try:
+            return claim_new_file(candidate)
+        except PlaygroundError:
+            continue
+    raise PlaygroundError(f"no free file name beside {target}; clean up {target.parent}.")
+
+
 MIN_FREE_BYTES = 50 * 1024 * 1024
 
 

@@ -36,6 +36,14 @@ def make_env(env_id: str, render_mode: str | None = None, training: bool = False
         raise PlaygroundError(f"{env_id} cannot be made: {error}") from None
 
 
+def env_spaces(env_id: str) -> tuple[gym.Space, gym.Space]:
+    """The observation and action spaces of an env."""
+    env = make_env(env_id)
+    spaces = (env.observation_space, env.action_space)
+    env.close()
+    return spaces
+
+
 def make_vector_env(env_id: str, n_envs: int, seed: int, env_kwargs: dict[str, Any] | None = None,
                     training: bool = False) -> VecEnv:
     """`n_envs` copies of an env as an SB3 VecEnv with episode statistics (VecMonitor / Monitor).

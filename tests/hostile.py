@@ -74,11 +74,15 @@ def run_capped(argv: list[str], cwd: Path | None = None, env: dict[str, str] | N
 
 
 def assert_refused_in_one_line(run: CappedRun, *fragments: str) -> str:
-    """Exit code 2, one line on stderr naming every fragment, no traceback."""
-    lines = [line for line in run.stderr.splitlines() if line.strip() and not line.startswith("warning:")]
+    """Exit code 2, no traceback, and one `error:` line, the last on stderr, naming every fragment.
+
+    Library warnings (stable-baselines3's advice on batch sizes, say) may come before it, as users see them.
+    """
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
     assert run.returncode == 2, (run.returncode, run.stdout[-1500:], run.stderr[-1500:])
     assert "Traceback" not in run.stderr, run.stderr[-3000:]
-    assert len(lines) == 1, run.stderr[-3000:]
+    errors = [line for line in lines if line.startswith("error:")]
+    assert len(errors) == 1 and lines[-1] == errors[0], run.stderr[-3000:]
     for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
+        assert fragment in errors[0], errors[0]
+    return errors[0]

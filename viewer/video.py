@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import PlaygroundError
+from core.files import claim_new_file
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
 
@@ -14,14 +15,16 @@ VIDEO_SUFFIXES = (".mp4", ".gif")
 class VideoWriter:
     """Collects RGB frames and writes them to `path` (`.mp4` or `.gif`).
 
-    mp4 frames stream to ffmpeg as they come; gif frames are kept and written on close.
+    mp4 frames stream to ffmpeg as they come; gif frames are kept and written on close. The file must be new
+    (or claimed empty beforehand with `core.files.new_file`): a recording never replaces a file.
     """
 
     def __init__(self, path: str | Path, fps: int) -> None:
         self.path = Path(path)
         if self.path.suffix.lower() not in VIDEO_SUFFIXES:
             raise PlaygroundError(f"cannot record to {self.path}: use a .mp4 or .gif file name.")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not (self.path.is_file() and self.path.stat().st_size == 0 and not self.path.is_symlink()):
+            claim_new_file(self.path)
         self.fps = fps
         self.frames_written = 0
         self._writer = None
