@@ -23,7 +23,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "n_timesteps": (1, 10**10), "n_envs": (1, 1024), "eval_every": (1, 10**10), "eval_episodes": (1, 1000),
     "noise_std": (0, 100), "solved_at": (-1e12, 1e12),
     "learning_rate": (0, 10), "clip_range": (0, 100), "clip_range_vf": (0, 1e6),
-    "n_steps": (1, 10**6), "batch_size": (1, 10**7), "n_epochs": (1, 10**4),
+    "n_steps": (1, 10**6), "batch_size": (1, 2**18), "n_epochs": (1, 10**4),
     "gamma": (0, 1), "gae_lambda": (0, 1), "ent_coef": (0, 100), "vf_coef": (0, 1e6), "max_grad_norm": (0, 1e12),
     "sde_sample_freq": (-1, 10**9), "target_kl": (0, 1e6), "stats_window_size": (1, 10**6),
     "buffer_size": (1, 10**9), "learning_starts": (0, 10**10), "tau": (0, 1), "train_freq": (1, 10**9),

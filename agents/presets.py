@@ -32,6 +32,8 @@ RUN_KEYS: dict[str, tuple[type, ...]] = {
     "perception": (str,),
     "perception_kwargs": (dict,),
 }
+# Run keys that cannot be null (the others mean "none": no normalisation, no perception, the env's threshold).
+NOT_NULL = {"policy", "n_timesteps", "n_envs", "eval_every", "eval_episodes", "noise_std"}
 # Arguments of the algorithms that the playground sets itself.
 RESERVED = {"self", "policy", "env", "verbose", "seed", "device", "tensorboard_log", "_init_setup_model"}
 SCHEDULABLE = {"learning_rate", "clip_range", "clip_range_vf"}
@@ -176,6 +178,8 @@ def validate(hyperparams: dict[str, Any], algorithm_class: type, origin: str) ->
             check_policy_kwargs({key.split(".", 1)[1]: value}, origin)
             cleaned[key] = value
             continue
+        if value is None and (key in NOT_NULL or parameters.get(key) is not None):
+            raise PlaygroundError(f"{origin} {key}=null: {key} needs a value; leave it out to keep the preset's.")
         accepted = _accepted_types(key, parameters.get(key))
         cleaned[key] = _check_type(key, value, accepted, origin) if accepted else value
         if key in SCHEDULABLE and isinstance(value, str) and not _is_schedule(value):
@@ -210,11 +214,7 @@ def resolve_hyperparams(agent: str, env_id: str, algorithm_class: type, hp_pairs
     """The effective hyperparameters of a run: preset default < env preset < `--hp`, validated."""
     preset = validate(preset_for(agent, env_id), algorithm_class, f"agents/presets/{agent}.yml")
     overrides = validate(parse_overrides(hp_pairs), algorithm_class, "--hp")
-    effective = apply_overrides(preset, overrides)
-    for key in ("n_envs", "n_timesteps", "eval_episodes", "eval_every"):
-        if effective.get(key) is not None and effective[key] < 1:
-            raise PlaygroundError(f"{key}={effective[key]} must be at least 1.")
-    return effective
+    return apply_overrides(preset, overrides)
 
 
 def check_run_sizes(spec: Any, hyperparams: dict[str, Any], spaces: tuple[Any, Any], origin: str) -> None:

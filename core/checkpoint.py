@@ -55,7 +55,8 @@ def load_state(path: str | os.PathLike[str], what: str = "checkpoint", map_locat
             state = torch.load(file, map_location=map_location, weights_only=True)
     except Exception as error:  # torch raises many kinds for damaged files
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise PlaygroundError(f"{what} {file} is corrupt or not a checkpoint ({reason[:160]}).") from None
+        raise PlaygroundError(f"{file} is not a readable {what}: it is corrupt or not a checkpoint ({reason[:160]}); "
+                              "it may be truncated or from another program.") from None
     if not isinstance(state, dict):
         raise PlaygroundError(f"{what} {file} is not a state dict (it holds a {type(state).__name__}).")
     return state

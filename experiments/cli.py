@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import PlaygroundError
-from experiments.setup import ExperimentOptions
+from experiments.setup import MAX_BUDGET, MAX_COUNT, MAX_CPUS, MAX_SEED, MIN_CPUS, ExperimentOptions
 
 COMMANDS = ("tune", "seeds")
 EXAMPLES = {
@@ -61,6 +61,9 @@ def build_parser(command: str) -> argparse.ArgumentParser:
     parser.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where runs are kept")
     parser.add_argument("--resume", nargs="?", const="", metavar="FOLDER",
                         help="continue an interrupted experiment (default: the newest of --agent on --env)")
+    parser.add_argument("--trust-pickle", action="store_true",
+                        help="allow --resume of a folder your playground did not start (one you received): "
+                             "resuming unpickles its tuner.pkl, which can run code")
     parser.add_argument("--json", action="store_true", help="print one JSON summary as the last line")
     return parser
 
@@ -73,16 +76,20 @@ def parse(argv: list[str]) -> tuple[ExperimentOptions, bool]:
               "--max-concurrent": 1 if args.max_concurrent is None else args.max_concurrent,
               "--num-cpus": 1 if args.num_cpus is None else args.num_cpus}
     for flag, value in counts.items():
-        if value < 1:
-            raise PlaygroundError(f"{flag} {value}: must be at least 1.")
-    if args.budget is not None and args.budget < 1:
-        raise PlaygroundError(f"--budget {args.budget}: a number of env steps, at least 1.")
-    if args.cpus_per_trial <= 0 or args.gpus_per_trial < 0:
-        raise PlaygroundError("--cpus-per-trial must be above 0 and --gpus-per-trial 0 or more.")
+        if not 1 <= value <= MAX_COUNT:
+            raise PlaygroundError(f"{flag} {value}: must be at least 1 and at most {MAX_COUNT:,}.")
+    if args.budget is not None and not 1 <= args.budget <= MAX_BUDGET:
+        raise PlaygroundError(f"--budget {args.budget}: a number of env steps, at least 1 and at most {MAX_BUDGET:,}.")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise PlaygroundError(f"--seed {args.seed}: must be from 0 to {MAX_SEED:,}.")
+    if not MIN_CPUS <= args.cpus_per_trial <= MAX_CPUS or not 0 <= args.gpus_per_trial <= MAX_CPUS:
+        raise PlaygroundError(f"--cpus-per-trial takes {MIN_CPUS:g} to {MAX_CPUS:g} and --gpus-per-trial 0 to "
+                              f"{MAX_CPUS:g}.")
     options = ExperimentOptions(kind=command, agent=args.agent, env=args.env, budget=args.budget, seed=args.seed,
                                 address=args.address, cpus_per_trial=args.cpus_per_trial,
                                 gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent,
-                                runs_dir=args.runs_dir, resume=args.resume, num_cpus=args.num_cpus)
+                                runs_dir=args.runs_dir, resume=args.resume, num_cpus=args.num_cpus,
+                                trust_pickle=args.trust_pickle)
     if command == "tune":
         options.trials, options.search_space = args.trials, args.search_space
     else:

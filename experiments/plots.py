@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.files import atomic_path
 from experiments.records import TrialRecord
 
 
@@ -44,8 +45,10 @@ def plot_curves(records: list[TrialRecord], path: Path, title: str, solved_at: f
     if axes.get_legend_handles_labels()[0]:
         axes.legend(fontsize="small", ncol=2)
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
+    # Atomically, as the other reports: a link left at `path` (a folder from elsewhere) is replaced, not written
+    # through, and a reader never sees half a PNG.
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=100, format="png")
     plt.close(figure)
     return path
 

@@ -17,10 +17,11 @@ from typing import Any
 
 from ray import tune
 
+from core.errors import PlaygroundError
 from experiments.cluster import start_ray, stop_ray
 from experiments.records import TrialRecord
 from experiments.search_space import Dimension
-from experiments.setup import ExperimentOptions, Prepared, new_experiment_folder, trial_settings
+from experiments.setup import ExperimentOptions, Prepared, new_experiment_folder, resume_command, trial_settings
 from experiments.trainable import TrialSettings, trial_folder_name, tune_trial
 
 METRIC = "eval_return"
@@ -73,9 +74,20 @@ def new_tuner(settings: TrialSettings, resources: Resources, folder: Path, param
 
 
 def restored_tuner(settings: TrialSettings, resources: Resources, folder: Path) -> Any:
-    """The Tuner of a stopped experiment, to finish its unfinished and failed trials."""
-    return tune.Tuner.restore(str(folder), trainable(settings, resources), resume_unfinished=True,
-                              resume_errored=True)
+    """The Tuner of a stopped experiment, to finish its unfinished and failed trials.
+
+    Unpickles the folder's Tune state: call only once setup.resumed_options has let the folder through.
+
+    Raises:
+        PlaygroundError: Tune cannot read the folder's state (damaged, or not written by this Ray).
+    """
+    try:
+        return tune.Tuner.restore(str(folder), trainable(settings, resources), resume_unfinished=True,
+                                  resume_errored=True)
+    except Exception as error:  # whatever a damaged state file makes Tune raise: the folder is the user's input
+        reason = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+        raise PlaygroundError(f"--resume {folder}: Ray Tune cannot restore the experiment ({reason}). "
+                              "Start it anew without --resume.") from None
 
 
 def run_experiment(options: ExperimentOptions, prepared: Prepared, folder: Path | None, argv: list[str],
@@ -107,7 +119,7 @@ def run_experiment(options: ExperimentOptions, prepared: Prepared, folder: Path 
             say(f"Resuming {folder}")
             tuner = restored_tuner(trial_settings(options, prepared, folder, space), resources(options), folder)
         expected = options.trials if options.kind == "tune" else options.seeds
-        return folder, fit(tuner, expected, f"python play.py {options.kind} --resume {folder}")
+        return folder, fit(tuner, expected, resume_command(options, folder))
     finally:
         stop_ray()
 

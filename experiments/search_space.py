@@ -20,6 +20,10 @@ from core.errors import PlaygroundError
 SEARCH_DIR = PRESET_DIR / "search"
 KINDS = ("loguniform", "uniform", "int", "choice")
 SCALARS = (bool, int, float, str, type(None))
+MAX_FILE_BYTES = 256 * 1024  # a search space is a few dozen lines; a larger file is not one
+# Values of one hyperparameter, nested ones counted: YAML aliases can make a few lines stand for billions of
+# values (or a list that holds itself), which encoding the choices would then try to write out.
+MAX_VALUES = 10_000
 
 
 @dataclass(frozen=True)
@@ -85,11 +89,17 @@ def load_search_space(agent: str, env_id: str, algorithm_class: type, path: Path
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if path.exists() and not path.is_file():  # a folder, /dev/zero or a pipe: nothing to read, or endless
+            raise PlaygroundError(f"{path} is not a file; --search-space takes a YAML file.")
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise PlaygroundError(f"{path} is larger than {MAX_FILE_BYTES // 1024} KiB: not a search space file.")
+        entries = yaml.safe_load(raw.decode("utf-8"))
     except FileNotFoundError:
         raise PlaygroundError(f"no search space file {path}. Write one (see agents/presets/search/ppo.yml).") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise PlaygroundError(f"{path} cannot be read as YAML ({' '.join(str(error).split())}).") from None
+    except (OSError, ValueError, yaml.YAMLError, RecursionError) as error:  # ValueError: bad UTF-8 or NUL in path
+        raise PlaygroundError(f"{path} cannot be read as YAML ({' '.join(str(error).split())[:300]}).") from None
     if not isinstance(entries, dict) or not all(isinstance(value, dict) for value in entries.values()):
         raise PlaygroundError(f"{path} must map env ids (or `default`) to mappings of hyperparameter: sampler.")
     return entries
@@ -103,12 +113,27 @@ def parse_dimension(key: str, spec: Any, algorithm_class: type, origin: str) -> 
     kind, values = next(iter(spec.items()))
     if not isinstance(values, list) or not values:
         raise PlaygroundError(f"{origin}: {key}: {kind} takes a list, {example}.")
+    _check_size(key, values, origin)
     values = [_number_if_numeric(value) for value in values]
     for value in values:  # the presets' checks: unknown keys get a suggestion, wrong types a clear message
         validate({key: value}, algorithm_class, origin)
     if kind == "choice":
         return Dimension(key, kind, options=tuple(values))
     return _range(key, kind, values, origin)
+
+
+def _check_size(key: str, values: list[Any], origin: str) -> None:
+    """Refuse more than MAX_VALUES values in all; counts visits, so shared and self-holding lists stop it too."""
+    pending: list[Any] = [values]
+    for _ in range(MAX_VALUES):
+        if not pending:
+            return
+        item = pending.pop()
+        if isinstance(item, (list, dict)):
+            pending.extend(item.values() if isinstance(item, dict) else item)
+    if pending:
+        raise PlaygroundError(f"{origin}: {key}: more than {MAX_VALUES:,} values, nested ones counted; a search "
+                              "space names a few values per hyperparameter.")
 
 
 def _range(key: str, kind: str, values: list[Any], origin: str) -> Dimension:

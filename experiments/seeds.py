@@ -25,11 +25,11 @@ def run_seeds(options: ExperimentOptions, argv: list[str], say: Callable[[str], 
     Raises:
         PlaygroundError: Bad options or cluster address; or a seed failed for good.
     """
+    folder = None
+    if options.resume is not None:  # refuses a folder from elsewhere before Ray (or torch) is imported
+        options, folder = resumed_options(options)
     from experiments.runner import run_experiment
 
-    folder = None
-    if options.resume is not None:
-        options, folder = resumed_options(options)
     prepared = prepare(options)
     seeds = list(range(options.seed, options.seed + options.seeds))
     start = time.perf_counter()

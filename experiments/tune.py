@@ -27,11 +27,11 @@ def run_tune(options: ExperimentOptions, argv: list[str], say: Callable[[str], N
     Raises:
         PlaygroundError: Bad options, search space or cluster address; or no trial produced a result.
     """
+    folder = None
+    if options.resume is not None:  # refuses a folder from elsewhere before Ray (or torch) is imported
+        options, folder = resumed_options(options)
     from experiments.runner import run_experiment
 
-    folder = None
-    if options.resume is not None:
-        options, folder = resumed_options(options)
     prepared = prepare(options)
     space = load_search_space(prepared.agent, prepared.env_id, prepared.algorithm_class, options.search_space)
     start = time.perf_counter()

@@ -2,7 +2,8 @@
 
 A hostile file's payload writes a marker file when its code runs; a test asserts the marker never appears.
 `run_capped` runs a command in a fresh process with an address-space limit (so a bomb cannot take the
-machine down) and reports that process's own peak resident memory, read from `wait4`.
+machine down) and reports that program's own peak resident memory (VmHWM, written at exit by a small wrapper:
+`wait4`'s ru_maxrss would include the forked test process's memory from before the exec).
 """
 
 from __future__ import annotations
@@ -47,6 +48,24 @@ def write_payload_module(folder: Path, marker: Path, name: str = "evil") -> Path
     return path
 
 
+# Runs `python ARGV...` as a script (`path.py`) or module (`-m name`), writing its peak resident memory at exit.
+_WRAPPER = """
+import atexit, runpy, sys
+from pathlib import Path
+out, argv = Path(sys.argv[1]), sys.argv[2:]
+def record():
+    out.write_text(Path("/proc/self/status").read_text().split("VmHWM:")[1].split()[0])
+atexit.register(record)
+if argv[0] == "-m":
+    sys.argv = [argv[1], *argv[2:]]
+    runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+else:
+    sys.argv = argv
+    sys.path.insert(0, str(Path(argv[0]).resolve().parent))
+    runpy.run_path(argv[0], run_name="__main__")
+"""
+
+
 def run_capped(argv: list[str], cwd: Path | None = None, env: dict[str, str] | None = None,
                timeout: float = 300, address_space: int = ADDRESS_SPACE_CAP) -> CappedRun:
     """Run `argv` (a Python command line without the interpreter) and return its exit, output and peak RSS."""
@@ -55,9 +74,11 @@ def run_capped(argv: list[str], cwd: Path | None = None, env: dict[str, str] | N
         resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
 
     # Files, not pipes: a pipe could fill while this loop polls for the exit.
-    with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
-        process = subprocess.Popen([sys.executable, *argv], cwd=cwd or ROOT, env=env or os.environ.copy(),
-                                   stdout=out_file, stderr=err_file, preexec_fn=limit)
+    with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file, \
+            tempfile.TemporaryDirectory() as scratch:
+        peak_file = Path(scratch) / "peak-kb"
+        process = subprocess.Popen([sys.executable, "-c", _WRAPPER, str(peak_file), *argv], cwd=cwd or ROOT,
+                                   env=env or os.environ.copy(), stdout=out_file, stderr=err_file, preexec_fn=limit)
         deadline = time.monotonic() + timeout
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
         while not pid and time.monotonic() < deadline:
@@ -69,8 +90,9 @@ def run_capped(argv: list[str], cwd: Path | None = None, env: dict[str, str] | N
         process.returncode = os.waitstatus_to_exitcode(status)
         out_file.seek(0)
         err_file.seek(0)
+        peak_kb = int(peak_file.read_text()) if peak_file.is_file() else usage.ru_maxrss
         return CappedRun(process.returncode, out_file.read().decode(errors="replace"),
-                         err_file.read().decode(errors="replace"), usage.ru_maxrss / 1024)
+                         err_file.read().decode(errors="replace"), peak_kb / 1024)
 
 
 def assert_refused_in_one_line(run: CappedRun, *fragments: str) -> str:

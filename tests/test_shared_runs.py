@@ -22,9 +22,9 @@ from tests.conftest import ROOT, assert_user_error, last_json, run_cli
 from tests.hostile import assert_refused_in_one_line, payload_source, run_capped, write_payload_module
 
 FAST = ["--render", "none", "--episodes", "1", "--no-progress"]
-# A refused load imports torch and stable-baselines3 (about 0.5 GB resident here); a crafted file must not
-# add more than the margin on top.
-MEMORY_BOUND_MB = 1200
+# A refused load has imported torch and stable-baselines3 (about 260 MB resident here) and a normal load of the
+# saved CartPole agent peaks near 350 MB; obeying any crafted file below would take gigabytes.
+MEMORY_BOUND_MB = 600
 
 
 @pytest.fixture(scope="module")

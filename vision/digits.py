@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from core.errors import PlaygroundError
 from core.openmp import quiet_openmp_threads
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 DEFAULT_NETWORK = "nature"
 DEFAULT_HOLDOUT = 2000
+MAX_IMAGE_SIZE = 512
 
 
 def positive_int(text: str) -> int:
@@ -38,9 +39,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, with its usage errors as one line and exit code 2 (as play.py does)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise PlaygroundError(f"{message} (see python -m vision.digits --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m vision.digits", description="Train a perception network as a digit classifier (MNIST IDX "
         "files) and print its test accuracy.",
         epilog="Networks: nature (default: the most accurate per second measured here; it needs 36x36 pixels "
@@ -96,10 +104,17 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> dict:
 
     if not 0.0 < args.lr < 10.0:
         raise PlaygroundError(f"--lr {args.lr}: give a learning rate between 0 and 10, e.g. 0.002.")
+    if not 0 <= args.seed < 2**32:  # NumPy's legacy seeding takes no more
+        raise PlaygroundError(f"--seed {args.seed}: give a seed from 0 to {2**32 - 1:,}.")
+    if args.image_size is not None and args.image_size > MAX_IMAGE_SIZE:  # the resized batch alone would be GBs
+        raise PlaygroundError(f"--image-size {args.image_size}: give at most {MAX_IMAGE_SIZE} (84 suits nature).")
     folder = Path(args.data) if args.data else ensure_downloaded()
     digits = limit(load_digits(folder, args.holdout), args.train_limit, args.test_limit)
     if not len(digits.train_images) or not len(digits.test_images):
         raise PlaygroundError(f"{folder}: the training or test part holds no images. Use complete MNIST files.")
+    side = min(digits.train_images.shape[1:])
+    if args.shift > side:  # the padding grows with the shift squared; past the side an image is only blank
+        raise PlaygroundError(f"--shift {args.shift}: give at most the image side, {side} (default 2).")
     return train_and_save(args, argv, digits)
 
 
@@ -148,9 +163,9 @@ def train_and_save(args: argparse.Namespace, argv: Sequence[str], digits: Digits
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(arguments)
-    quiet_openmp_threads()  # on a busy 2-core machine spinning OpenMP workers made training 4-7x slower
     try:
+        args = build_parser().parse_args(arguments)
+        quiet_openmp_threads()  # on a busy 2-core machine spinning OpenMP workers made training 4-7x slower
         summary = run(args, arguments)
     except PlaygroundError as error:
         print(f"error: {error}", file=sys.stderr)

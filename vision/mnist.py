@@ -3,6 +3,10 @@
 A folder holds `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`, `t10k-images-idx3-ubyte` and
 `t10k-labels-idx1-ubyte`, each raw or gzipped (`.gz`); the `t10k-images.idx3-ubyte` spelling works too.
 Without `--data` the files are downloaded once into a cache. NumPy only, no torch.
+
+Files are untrusted: each header is checked against `IMAGES` / `LABELS` (uint8; at most 1,000,000 images of at
+most 256 x 256 pixels, no dimension zero) and the image and label counts are compared, all before any body is
+read or decompressed, so a crafted file costs at most the memory of a real file of the size it declares.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import PlaygroundError
-from vision.idx import read_idx
+from vision.idx import Layout, read_header, read_idx
 
 PARTS = {
     "train images": ("train-images", "idx3-ubyte"),
@@ -28,6 +32,12 @@ CACHE_ENV = "AGENT_PLAYGROUND_CACHE"
 MIRROR_ENV = "AGENT_PLAYGROUND_MNIST_MIRROR"
 MIRROR = "https://ossci-datasets.s3.amazonaws.com/mnist/"
 CLASSES = 10
+MAX_COUNT = 1_000_000
+"""The most images (and labels) one file may declare: MNIST has 60,000, EMNIST's largest set 697,932."""
+MAX_SIDE = 256
+"""The largest image side a file may declare (MNIST-format sets are 28x28)."""
+IMAGES = Layout("images", (("images", MAX_COUNT), ("rows", MAX_SIDE), ("columns", MAX_SIDE)), np.dtype(np.uint8))
+LABELS = Layout("labels", (("labels", MAX_COUNT),), np.dtype(np.uint8))
 
 
 @dataclass
@@ -81,19 +91,12 @@ def read_pair(folder: Path, kind: str) -> tuple[np.ndarray, np.ndarray]:
                 "or its raw, uncompressed form). Put the four MNIST IDX files there."
             )
         paths[what] = found
-    images = read_idx(paths["images"], ndim=3)
-    labels = read_idx(paths["labels"], ndim=1)
-    if images.dtype != np.uint8 or labels.dtype != np.uint8:
-        bad = paths["images"] if images.dtype != np.uint8 else paths["labels"]
-        raise PlaygroundError(
-            f"{bad} holds {(images if bad == paths['images'] else labels).dtype} values; "
-            "MNIST files hold unsigned bytes (IDX type 0x08). Is it the right file?"
-        )
-    if len(images) != len(labels):
-        raise PlaygroundError(
-            f"{paths['labels']} has {len(labels):,} labels but {paths['images']} has "
-            f"{len(images):,} images: they are not a pair. Use matching files."
-        )
+    # Both headers first: a mismatched pair is refused before either body is decompressed.
+    _check_pair(paths, read_header(paths["images"], layout=IMAGES).shape[0],
+                read_header(paths["labels"], layout=LABELS).shape[0])  # fmt: skip
+    images = read_idx(paths["images"], layout=IMAGES)
+    labels = read_idx(paths["labels"], layout=LABELS)
+    _check_pair(paths, len(images), len(labels))  # again: the files may have changed in between
     if len(labels) and labels.max() >= CLASSES:
         position = int(np.argmax(labels >= CLASSES))
         raise PlaygroundError(
@@ -101,6 +104,15 @@ def read_pair(folder: Path, kind: str) -> tuple[np.ndarray, np.ndarray]:
             f"labels are 0-{CLASSES - 1}. Is it a digit label file?"
         )
     return images, labels.astype(np.int64)
+
+
+def _check_pair(paths: dict[str, Path], images: int, labels: int) -> None:
+    """Refuse an image file and a label file whose counts differ."""
+    if images != labels:
+        raise PlaygroundError(
+            f"{paths['labels']} has {labels:,} labels but {paths['images']} has "
+            f"{images:,} images: they are not a pair. Use matching files."
+        )
 
 
 def load_digits(folder: str | os.PathLike[str], holdout: int | None = None) -> Digits:
