@@ -48,7 +48,7 @@ def write_payload_module(folder: Path, marker: Path, name: str = "evil") -> Path
     return path
 
 
-# Runs `python ARGV...` as a script (`path.py`) or module (`-m name`), writing its peak resident memory at exit.
+# Runs `python ARGV...` (a script, `-m module` or `-c code`), writing its peak resident memory at exit.
 _WRAPPER = """
 import atexit, runpy, sys
 from pathlib import Path
@@ -59,6 +59,10 @@ atexit.register(record)
 if argv[0] == "-m":
     sys.argv = [argv[1], *argv[2:]]
     runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+elif argv[0] == "-c":
+    sys.argv = ["-c", *argv[2:]]
+    sys.path.insert(0, "")
+    exec(compile(argv[1], "<string>", "exec"), {"__name__": "__main__"})
 else:
     sys.argv = argv
     sys.path.insert(0, str(Path(argv[0]).resolve().parent))
