@@ -60,8 +60,8 @@ def read_json(path: str | os.PathLike[str], what: str = "file", max_bytes: int =
                               "wrote. Restore it, or retrain.")
     try:
         return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise PlaygroundError(f"{what} {path} cannot be read ({error}).") from None
+    except (UnicodeDecodeError, ValueError) as error:  # ValueError: broken JSON, or an integer of 4,300+ digits
+        raise PlaygroundError(f"{what} {path} cannot be read ({str(error)[:120]}).") from None
     except RecursionError:
         raise PlaygroundError(f"{what} {path} is nested too deeply to be a file this program wrote. "
                               "Restore it, or retrain.") from None

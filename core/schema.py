@@ -9,6 +9,7 @@ the field, so a damaged or crafted file never reaches a constructor, an allocati
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Collection
 from typing import Any
 
@@ -18,9 +19,25 @@ _MISSING: Any = object()
 FIX = "The file is damaged or was not written by this version: restore it, or retrain."
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlong, _SHORT.maxstring, _SHORT.maxother = 3, 40, 40, 40
+
+
 def _shown(value: Any) -> str:
-    text = repr(value)
+    """The value for a message, short and on one line, whatever a crafted file holds (huge ints, deep lists)."""
+    try:
+        text = _SHORT.repr(value)
+    except (ValueError, RecursionError):
+        text = f"a {type(value).__name__}"
+    text = " ".join(text.split())
     return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def _is_finite_number(value: Any) -> bool:
+    """An int or float a float can hold (a JSON integer of 309+ digits cannot), not a boolean."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return abs(value) < 1e308 if isinstance(value, int) else math.isfinite(value)
 
 
 class Fields:
@@ -69,8 +86,7 @@ class Fields:
         if not self._present(key, default, expected):
             return default
         value = self.data[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                or not low <= value <= high:
+        if not _is_finite_number(value) or not low <= value <= high:
             raise self.fail(key, expected, value)
         return float(value)
 
@@ -110,7 +126,6 @@ class Fields:
         value = self.data[key]
         if not isinstance(value, list) or len(value) > max_length or (length is not None and len(value) != length):
             raise self.fail(key, expected, value)
-        if not all(not isinstance(item, bool) and isinstance(item, (int, float)) and math.isfinite(item)
-                   for item in value):
+        if not all(_is_finite_number(item) for item in value):
             raise self.fail(key, expected, value)
         return [float(item) for item in value]

@@ -117,6 +117,9 @@ def parse_dimension(key: str, spec: Any, algorithm_class: type, origin: str) -> 
     values = [_number_if_numeric(value) for value in values]
     for value in values:  # the presets' checks: unknown keys get a suggestion, wrong types a clear message
         validate({key: value}, algorithm_class, origin)
+        if key == "perception" and ":" in str(value):  # a file read from disk names no code (see agents.run_record)
+            raise PlaygroundError(f"{origin}: perception {value!r} names code, which a search space may not "
+                                  "import; search over the built-in networks (nature, impala, minatar).")
     if kind == "choice":
         return Dimension(key, kind, options=tuple(values))
     return _range(key, kind, values, origin)

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 ROOT = Path(__file__).resolve().parents[1]
+# The user's cache (downloads, the registry of their own sweeps) is not the tests' to fill: a private one per run.
+os.environ.setdefault("AGENT_PLAYGROUND_CACHE", tempfile.mkdtemp(prefix="playground-test-cache-"))
 
 
 def default_sigint() -> None:

@@ -96,7 +96,9 @@ def test_the_readme_perception_example_trains_and_reloads(tmp_path):
     assert trained["trained"] and trained["env_id"] == "playground/PongPixels-v0"
     config = (tmp_path / trained["run_dir"] / "config.json").read_text()
     assert str(tmp_path / "my_nets.py") in config  # saved as an absolute path: the run rebuilds from anywhere
-    reloaded = last_json(run_cli("--load", trained["run_dir"], *common, cwd=tmp_path))
+    # Loading a run whose network is code asks for that code to be allowed by name (see "Sharing runs safely").
+    assert_user_error(run_cli("--load", trained["run_dir"], *common, cwd=tmp_path), "--trust-code")
+    reloaded = last_json(run_cli("--load", trained["run_dir"], "--trust-code", "my_nets.py", *common, cwd=tmp_path))
     assert reloaded["reused"] and reloaded["episodes"] == 1
 
 

@@ -134,7 +134,7 @@ def test_a_full_disk_is_refused_at_start(monkeypatch, tmp_path):
 def test_resume_without_an_interrupted_run_is_refused(tmp_path):
     assert_user_error(run_cli("--resume", "--runs-dir", str(tmp_path), "--render", "none"),
                       "no interrupted ppo run on CartPole-v1")
-    assert_user_error(run_cli("--resume", str(tmp_path / "nope"), "--render", "none"), "config file")
+    assert_user_error(run_cli("--resume", str(tmp_path / "nope"), "--render", "none"), "no such run folder")
 
 
 def test_resume_refuses_changed_hyperparameters(tmp_path):

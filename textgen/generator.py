@@ -58,11 +58,15 @@ def sample(
     out: list[int] = []
     for _ in range(length):
         # Scores for the next character after everything read so far.
-        step_logits = logits[0, -1].float()
+        step_logits = logits[0, -1].double()  # float64: a tiny temperature would round to 0 in float32
+        if not bool(torch.isfinite(step_logits).all()):
+            raise PlaygroundError("the model scores characters as NaN or infinite; its weights are broken. Retrain.")
         if temperature == 0:
             next_id = int(torch.argmax(step_logits))
         else:
-            step_logits = step_logits / temperature
+            # Shift the best score to 0 first: softmax does not change, and a tiny temperature then sends the
+            # others to -inf (probability 0) instead of overflowing to inf - inf = NaN.
+            step_logits = (step_logits - step_logits.max()) / temperature
             if top_k is not None and top_k < step_logits.numel():
                 # Keep the k best; the rest get probability zero.
                 kth = torch.topk(step_logits, top_k).values[-1]

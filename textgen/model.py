@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from core.errors import PlaygroundError
 from core.nets import LSTMBlock, LSTMState
+from core.schema import Fields
+from textgen.limits import MAX_EMBED, MAX_HIDDEN, MAX_LAYERS, MAX_VOCAB
 
 
 @dataclass
@@ -37,17 +38,44 @@ class CharLSTMConfig:
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "model config") -> CharLSTMConfig:
-        """Rebuild from `to_dict` output; a PlaygroundError naming `source` when it does not fit."""
-        names = {field.name for field in fields(cls)}
-        try:
-            config = cls(**{key: value for key, value in data.items() if key in names})
-            ints = (config.vocab_size, config.embed_size, config.hidden_size, config.num_layers)
-            if any(not isinstance(value, int) or value < 1 for value in ints):
-                raise ValueError("sizes must be positive integers")
-            config.dropout = float(config.dropout)
-        except (AttributeError, TypeError, ValueError) as error:
-            raise PlaygroundError(f"{source} is corrupt ({error}).") from None
-        return config
+        """Rebuild from `to_dict` output, checking every field's type and range (unknown keys are ignored).
+
+        Args:
+            data: What the JSON file held.
+            source: The file, for error messages.
+
+        Raises:
+            PlaygroundError: Naming `source` and the field, when a field is missing or out of range.
+        """
+        fields = Fields(data, source)
+        dropout = fields.number("dropout", 0.0, 1.0)
+        if dropout >= 1.0:  # the ranges are closed; a dropout of 1 would zero every activation
+            raise fields.fail("dropout", "a number from 0 to below 1", dropout)
+        return cls(
+            vocab_size=fields.integer("vocab_size", 1, MAX_VOCAB),
+            embed_size=fields.integer("embed_size", 1, MAX_EMBED),
+            hidden_size=fields.integer("hidden_size", 1, MAX_HIDDEN),
+            num_layers=fields.integer("num_layers", 1, MAX_LAYERS),
+            dropout=dropout,
+        )
+
+    def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The name and shape of every tensor in `CharLSTM(self).state_dict()`, computed without building it.
+
+        Loading compares these with the tensors of a weights file before anything is allocated
+        (tests/test_textgen_hostile.py checks that they match the real model).
+        """
+        vocab, embed, hidden = self.vocab_size, self.embed_size, self.hidden_size
+        shapes: dict[str, tuple[int, ...]] = {"embedding.weight": (vocab, embed)}
+        for layer in range(self.num_layers):
+            # nn.LSTM stacks the four gates' weights into one matrix per layer.
+            shapes[f"lstm.lstm.weight_ih_l{layer}"] = (4 * hidden, embed if layer == 0 else hidden)
+            shapes[f"lstm.lstm.weight_hh_l{layer}"] = (4 * hidden, hidden)
+            shapes[f"lstm.lstm.bias_ih_l{layer}"] = (4 * hidden,)
+            shapes[f"lstm.lstm.bias_hh_l{layer}"] = (4 * hidden,)
+        shapes["head.weight"] = (vocab, hidden)
+        shapes["head.bias"] = (vocab,)
+        return shapes
 
 
 class CharLSTM(nn.Module):

@@ -2,10 +2,34 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from core.errors import PlaygroundError
+from core.schema import Fields
+from textgen import limits
+
+# The type and closed range of every recipe field, for command-line flags and for the recipe stored in latest.pt.
+# Dropout must also stay below 1; minutes and steps may be None (no limit).
+RANGES: dict[str, tuple[type, float, float]] = {
+    "embed_size": (int, 1, limits.MAX_EMBED),
+    "hidden_size": (int, 1, limits.MAX_HIDDEN),
+    "num_layers": (int, 1, limits.MAX_LAYERS),
+    "dropout": (float, 0.0, 1.0),
+    "batch_size": (int, 1, limits.MAX_BATCH),
+    "seq_len": (int, 1, limits.MAX_SEQ_LEN),
+    "lr": (float, 1e-12, 10.0),
+    "min_lr_ratio": (float, 0.0, 1.0),
+    "warmup_steps": (int, 0, limits.MAX_STEPS),
+    "weight_decay": (float, 0.0, 10.0),
+    "grad_clip": (float, 1e-12, 1e12),
+    "minutes": (float, 1e-6, 1e8),
+    "steps": (int, 1, limits.MAX_STEPS),
+    "eval_interval": (int, 1, limits.MAX_STEPS),
+    "eval_chars": (int, 0, limits.MAX_CHARS),
+}
+OPTIONAL = ("minutes", "steps")
+FLAGS = {"embed_size": "--embed", "hidden_size": "--hidden", "num_layers": "--layers"}  # the rest: --field-name
 
 
 @dataclass
@@ -55,29 +79,56 @@ class TrainPreset:
         return preset
 
     def check(self) -> None:
-        """Refuse impossible values with a PlaygroundError naming the flag."""
-        positive = ("embed_size", "hidden_size", "num_layers", "batch_size", "seq_len", "eval_interval")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise PlaygroundError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}.")
-        if not self.lr > 0:
-            raise PlaygroundError(f"--lr must be above 0, got {self.lr}.")
-        if not 0 <= self.dropout < 1:
-            raise PlaygroundError(f"--dropout must be in [0, 1), got {self.dropout}.")
-        if self.minutes is not None and not self.minutes > 0:
-            raise PlaygroundError(f"--minutes must be above 0, got {self.minutes}.")
-        if self.steps is not None and self.steps < 1:
-            raise PlaygroundError(f"--steps must be at least 1, got {self.steps}.")
+        """Refuse values outside RANGES with a PlaygroundError naming the flag."""
+        for name, (_kind, low, high) in RANGES.items():
+            value = getattr(self, name)
+            if value is None and name in OPTIONAL:
+                continue
+            if not low <= value <= high or (name == "dropout" and value >= 1):  # `not` also catches NaN
+                flag = FLAGS.get(name, f"--{name.replace('_', '-')}")
+                raise PlaygroundError(f"{flag} must be {_expected(name)}, got {value}.")
+        if self.batch_size * self.seq_len > limits.MAX_CHARS_PER_STEP:
+            raise PlaygroundError(
+                f"--batch-size {self.batch_size} x --seq-len {self.seq_len} is more than {limits.MAX_CHARS_PER_STEP:,} "
+                "characters per step; lower one of them."
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainPreset:
-        """Rebuild from `to_dict` output, ignoring unknown keys."""
-        names = {field.name for field in fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in names})
+    def from_dict(cls, data: Any, source: str = "training recipe") -> TrainPreset:
+        """Rebuild from `to_dict` output, checking every field's type and range (unknown keys are ignored).
+
+        Args:
+            data: The stored recipe (untrusted: it comes from a checkpoint).
+            source: Where it was read from, for error messages.
+
+        Raises:
+            PlaygroundError: Naming `source` and the field, when a field is missing or out of range.
+        """
+        fields = Fields(data, source)
+        values: dict[str, Any] = {}
+        for name, (kind, low, high) in RANGES.items():
+            if name in OPTIONAL and name in fields.data and fields.data[name] is None:
+                values[name] = None
+            else:
+                values[name] = (fields.integer if kind is int else fields.number)(name, low, high)
+        if values["dropout"] >= 1:
+            raise fields.fail("dropout", _expected("dropout"), values["dropout"])
+        if values["batch_size"] * values["seq_len"] > limits.MAX_CHARS_PER_STEP:
+            raise fields.fail("batch_size", f"at most {limits.MAX_CHARS_PER_STEP:,} characters per step with seq_len",
+                              values["batch_size"])
+        return cls(**values)
+
+
+def _expected(name: str) -> str:
+    """What a field must be, in words."""
+    kind, low, high = RANGES[name]
+    if name == "dropout":
+        return "a number from 0 to below 1"
+    return f"an integer from {low:,} to {high:,}" if kind is int else f"a number from {low:g} to {high:g}"
 
 
 PRESETS: dict[str, TrainPreset] = {

@@ -14,6 +14,7 @@ import torch
 from core.errors import PlaygroundError
 from core.nets import flush_denormals
 from textgen import checkpoint as ckpt
+from textgen import resume
 from textgen.corpus import read_corpus, resolve_corpus, split_corpus
 from textgen.data import StreamBatcher, evaluate
 from textgen.generator import sample
@@ -82,16 +83,15 @@ def _prepare(
 ) -> _Session:
     if resume_dir is not None:
         model, vocab, checkpoint = ckpt.load_model(resume_dir, "latest", device)
-        trainer = checkpoint.get("trainer")
-        if not isinstance(trainer, dict) or "step" not in trainer or "optimizer" not in checkpoint:
-            raise PlaygroundError(f"{resume_dir / ckpt.LATEST_FILE} holds no trainer state; it cannot be resumed.")
-        preset = TrainPreset.from_dict({**trainer["preset"], "minutes": preset.minutes, "steps": preset.steps})
+        where = f"checkpoint {resume_dir / ckpt.LATEST_FILE}"
+        trainer, preset = resume.read_trainer(checkpoint, where, preset, model.config)
         text = read_corpus(trainer["corpus"])
         missing = vocab.unknown(text)
         if missing:
             raise PlaygroundError(f"the corpus {trainer['corpus']} changed since the run started; retrain.")
         run_dir = resume_dir
     else:
+        preset.check()  # within textgen.limits: a run this writes can be loaded again
         text = read_corpus(resolve_corpus(corpus))
         vocab = Vocabulary.from_text(text)
         config = CharLSTMConfig(vocab.size, preset.embed_size, preset.hidden_size, preset.num_layers, preset.dropout)
@@ -105,7 +105,7 @@ def _prepare(
     model.train()
     optimizer = make_optimizer(model, preset)
     if resume_dir is not None:
-        optimizer.load_state_dict(checkpoint["optimizer"])
+        optimizer.load_state_dict(resume.optimizer_state(checkpoint, optimizer, where))
     else:
         ckpt.save_model_files(run_dir, model.config, vocab)
     trainer["preset"] = preset.to_dict()

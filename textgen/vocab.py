@@ -9,6 +9,8 @@ from collections.abc import Iterable, Sequence
 
 from core.errors import PlaygroundError
 from core.files import read_json, write_json
+from core.schema import Fields
+from textgen.limits import MAX_VOCAB, MAX_VOCAB_FILE_BYTES
 
 VOCAB_FORMAT = 1
 
@@ -28,8 +30,18 @@ class Vocabulary:
 
     @classmethod
     def from_text(cls, text: str) -> Vocabulary:
-        """The vocabulary of a text: its distinct characters in code-point order."""
-        return cls(sorted(set(text)))
+        """The vocabulary of a text: its distinct characters in code-point order.
+
+        Raises:
+            PlaygroundError: When the text has more distinct characters than a model may have (MAX_VOCAB).
+        """
+        chars = sorted(set(text))
+        if len(chars) > MAX_VOCAB:
+            raise PlaygroundError(
+                f"the corpus has {len(chars):,} distinct characters; a model takes at most {MAX_VOCAB:,}. "
+                "Use a text with fewer distinct characters."
+            )
+        return cls(chars)
 
     @property
     def size(self) -> int:
@@ -80,22 +92,36 @@ class Vocabulary:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Vocabulary:
-        """Read a vocabulary written by `save`, checking its size and fingerprint.
+        """Read a vocabulary written by `save`, checking every field, its size and its fingerprint.
 
         Raises:
             PlaygroundError: When the file is missing, broken, or its contents disagree with its fingerprint.
         """
-        data = read_json(path, "vocabulary file")
-        try:
-            chars = data["chars"]
-            vocab = cls(chars)
-            size, digest = int(data["size"]), str(data["sha256"])
-        except (KeyError, TypeError, ValueError):
-            raise PlaygroundError(
-                f"vocabulary file {path} is corrupt (expected format {VOCAB_FORMAT} with chars, size, sha256)."
-            ) from None
+        fields = Fields(read_json(path, "vocabulary file", MAX_VOCAB_FILE_BYTES), f"vocabulary file {path}")
+        fields.integer("format", VOCAB_FORMAT, VOCAB_FORMAT)
+        size = fields.integer("size", 1, MAX_VOCAB)
+        digest = fields.text("sha256", max_length=64)
+        expected = f"a list of 1 to {MAX_VOCAB:,} distinct single characters"
+        if "chars" not in fields.data:
+            raise fields.fail("chars", expected)
+        chars = fields.data["chars"]
+        if not _distinct_characters(chars):
+            raise fields.fail("chars", expected, chars)
+        vocab = cls(chars)
         if size != vocab.size or digest != vocab.sha256:
             raise PlaygroundError(
                 f"vocabulary file {path} is corrupt: its characters do not match its recorded size/fingerprint."
             )
         return vocab
+
+
+def _distinct_characters(chars: object) -> bool:
+    """Whether `chars` is a list of distinct one-character strings that UTF-8 text can hold.
+
+    Lone surrogates (JSON "\\ud800") are refused: no UTF-8 corpus has them, and printing one fails.
+    """
+    if not isinstance(chars, list) or not 1 <= len(chars) <= MAX_VOCAB:
+        return False
+    if not all(isinstance(char, str) and len(char) == 1 and not 0xD800 <= ord(char) <= 0xDFFF for char in chars):
+        return False
+    return len(set(chars)) == len(chars)
