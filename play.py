@@ -11,30 +11,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from agents.registry import AGENTS
+from core.cli import ArgumentParser, run_command
 from core.device import DEVICE_CHOICES
 from core.errors import PlaygroundError
+from core.openmp import quiet_openmp_threads
 
 RENDER_CHOICES = ("auto", "human", "video", "none")
-# Idle OpenMP workers that spin slow every CPU step down on a small shared machine; must be set before torch loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse, with its usage errors as one line and exit code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise PlaygroundError(f"{message} (see python play.py --help)")
+quiet_openmp_threads()  # before torch loads
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = ArgumentParser(
+        prog="python play.py",
         description="Train a reinforcement-learning agent (or reuse the one trained before), then watch it play.",
         epilog="Examples: python play.py --agent ppo --env CartPole | python play.py --agent dqn --env CartPole "
                "--render none --episodes 100 | python play.py --env list. Sweeps and many-seed reports on Ray: "
@@ -267,26 +261,20 @@ def _say_to(stream: Any) -> Any:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
-    try:
-        if argv[:1] in (["tune"], ["seeds"]):  # experiments on Ray: their own parser (python play.py tune --help)
-            from experiments.cli import run_command
+    return run_command(lambda: _dispatch(argv))
 
-            return run_command(argv)
-        args = build_parser().parse_args(argv)
-        if args.list or (args.env or "").lower() == "list":
-            print_catalog()
-            return 0
-        check_arguments(args)
-        summary = run(args, argv)
-    except PlaygroundError as error:
-        one_line = " ".join(str(error).splitlines())  # user input in the message may hold line breaks
-        print(f"error: {one_line}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt as interrupt:
-        run_dir = getattr(interrupt, "run_dir", None)
-        hint = f"; continue with: python play.py --resume {run_dir}" if run_dir else ""
-        print(f"\n{interrupt or 'interrupted'}{hint}", file=sys.stderr)
-        return 130
+
+def _dispatch(argv: list[str]) -> int:
+    if argv[:1] in (["tune"], ["seeds"]):  # experiments on Ray: their own parser (python play.py tune --help)
+        from experiments.cli import run_command as run_experiment
+
+        return run_experiment(argv)
+    args = build_parser().parse_args(argv)
+    if args.list or (args.env or "").lower() == "list":
+        print_catalog()
+        return 0
+    check_arguments(args)
+    summary = run(args, argv)
     if args.json:
         print(json.dumps(summary))
     return 0

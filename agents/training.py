@@ -36,6 +36,7 @@ class TrainingInterrupted(KeyboardInterrupt):
         super().__init__(f"interrupted at step {timesteps:,}: saved a checkpoint in {run_dir}")
         self.run_dir = run_dir
         self.timesteps = timesteps
+        self.hint = f"continue with: python play.py --resume {run_dir}"
 
 
 def build_training(spec: AgentSpec, env_id: str, hyperparams: dict[str, Any], seed: int, device: torch.device,
