@@ -148,42 +148,20 @@ def choose_render(requested: str, say: Any) -> str:
     return "video"
 
 
-def has_pixel_variant(env_name: str | None) -> bool:
-    """Whether a catalog env observes feature vectors and has a pixel variant (`Snake`, `CartPole`)."""
-    from envs.catalog import CATALOG
-
-    entry = CATALOG.find(env_name or "CartPole")
-    return entry is not None and CATALOG.find(f"{entry.name}Pixels") is not None
-
-
-def pixel_variant(env_name: str | None) -> str:
-    """The catalog name of an env's pixel-observation variant (`Snake` -> `SnakePixels`)."""
-    from envs.catalog import CATALOG
-
-    entry = CATALOG.get(env_name or "CartPole")
-    pixels = CATALOG.find(f"{entry.name}Pixels")
-    if pixels is None:
-        games = [name for name, _ in CATALOG.items() if CATALOG.find(f"{name}Pixels")]
-        raise PlaygroundError(f"--obs pixels: {entry.name} has no pixel variant. Games that have one: "
-                              f"{', '.join(games)}.")
-    return pixels.name
-
-
 def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     """Prepare the agent, then show, record or evaluate its episodes; returns the JSON summary."""
     from agents.evaluation import evaluate, summarize
     from agents.session import SessionOptions, prepare
+    from envs.catalog import observed_env
 
     say = _say_to(sys.stdout)
     render = choose_render(args.render, say)
-    if args.obs == "pixels" or (args.perception and args.obs is None and has_pixel_variant(args.env)):
-        args.env = pixel_variant(args.env)
-    if args.perception:
-        args.hp = [*args.hp, f"perception={args.perception}"]
+    args.env = observed_env(args.env, args.obs, args.perception)
     if render != "human" and "human" in ((args.agent or "").lower(), args.versus):
         who = "the human agent" if (args.agent or "").lower() == "human" else "--versus human"
         raise PlaygroundError(f"{who} needs a window, and there is no display here. Run it on a machine with a screen.")
     options = SessionOptions(agent=args.agent, env=args.env, seed=args.seed, timesteps=args.timesteps,
+                             perception=args.perception,
                              device=args.device, runs_dir=args.runs_dir, retrain=args.retrain, load=args.load,
                              hp=args.hp, trust_pickle=args.trust_pickle, trust_code=args.trust_code,
                              resume=args.resume,
@@ -196,7 +174,11 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         returns = evaluate(prepared.controller, prepared.env_id, args.episodes, args.seed + 20_000,
                            prepared.normalizer)
     else:
-        returns, video = show(prepared, args, render)
+        from viewer.session import ShowOptions, show
+
+        returns, video = show(prepared, ShowOptions(window=render == "human", episodes=args.episodes,
+                                                    seed=args.seed + 30_000, versus=args.versus,
+                                                    record_to=args.record, runs_dir=args.runs_dir))
     for index, episode_return in enumerate(returns, start=1):
         say(f"episode {index}: return {episode_return:.1f}")
     stats = summarize(returns) if returns else {"mean": None, "std": None, "min": None, "max": None}
@@ -213,42 +195,6 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         "episodes": len(returns), "returns": returns, "video": str(video) if video else None,
         **{f"{key}_return": value for key, value in stats.items()},
     }
-
-
-def show(prepared: Any, args: argparse.Namespace, render: str) -> tuple[list[float], Path | None]:
-    """Play episodes in a window, or record them to a video in the run folder."""
-    import time
-
-    from core.files import new_file
-    from core.runs import new_run_dir
-    from envs.catalog import catalog_entry_for_id
-    from envs.factory import make_env
-    from viewer.hud import HudState
-    from viewer.keymaps import HumanController, keymap_for
-    from viewer.opponents import set_opponent
-    from viewer.window import Viewer, ViewerOptions
-
-    env = make_env(prepared.env_id, render_mode="rgb_array")
-    keymap = keymap_for(prepared.env_id, env.action_space, required=prepared.spec.name == "human")
-    human = HumanController(keymap) if keymap and render == "human" else None
-    controller = human if prepared.spec.name == "human" else prepared.controller
-    folder = prepared.run_dir or new_run_dir(args.runs_dir, prepared.env_id, prepared.spec.name)
-    record_to = args.record
-    if record_to is None and render == "video":
-        record_to = new_file(folder / "videos" / f"play-{time.strftime('%Y%m%d-%H%M%S')}.mp4")
-    entry = catalog_entry_for_id(prepared.env_id)
-    state = HudState(agent=prepared.spec.name, env_id=prepared.env_id, episodes=args.episodes,
-                     action_labels=list(entry.action_labels) if entry and entry.action_labels else None,
-                     help_lines=keymap.help_lines() if keymap else [])
-    state.help_lines += set_opponent(env, args.versus, prepared.controller)
-    options = ViewerOptions(window=render == "human", record_to=record_to, human=human,
-                            screenshot_dir=folder / "screenshots")
-    viewer = Viewer(env, controller, state, options)
-    try:
-        returns = viewer.run(args.episodes, seed=args.seed + 30_000)
-    finally:
-        video = viewer.close()
-    return returns, video
 
 
 def _say_to(stream: Any) -> Any:

@@ -12,6 +12,7 @@ from typing import Any
 import gymnasium as gym
 
 from core.errors import PlaygroundError
+from core.spaces import is_image_space
 
 
 def uses_cnn(hyperparams: dict[str, Any]) -> bool:
@@ -37,11 +38,6 @@ def perception_policy_kwargs(hyperparams: dict[str, Any]) -> dict[str, Any]:
     network, extra = perception_class(name)
     return {"features_extractor_class": network,
             "features_extractor_kwargs": {**extra, **hyperparams.get("perception_kwargs", {})}}
-
-
-def is_image_space(space: gym.Space) -> bool:
-    """Whether observations are images: a 3-D box (channels, height, width) or (height, width, channels)."""
-    return isinstance(space, gym.spaces.Box) and len(space.shape) == 3
 
 
 def check_perception_fits(hyperparams: dict[str, Any], observation_space: gym.Space, env_id: str) -> None:

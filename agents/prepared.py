@@ -20,6 +20,7 @@ class SessionOptions:
     env: str | None
     seed: int = 0
     timesteps: int | None = None
+    perception: str | None = None
     device: str = "auto"
     runs_dir: Path = Path("runs")
     retrain: bool = False

@@ -23,7 +23,7 @@ from agents.storage import (
     resolve_model_path,
 )
 from agents.training_run import resume_training, start_training
-from core.device import resolve_device, use_single_cpu_thread_for_small_models
+from core.device import choose_device, resolve_device
 from core.errors import PlaygroundError
 from envs.catalog import resolve_env_id
 from envs.factory import env_spaces
@@ -57,15 +57,13 @@ def prepare(options: SessionOptions, say: Callable[[str], None] = print) -> Prep
 def _reuse_or_train(spec: AgentSpec, env_id: str, spaces: tuple[gym.Space, gym.Space], options: SessionOptions,
                     say: Callable[[str], None]) -> PreparedAgent:
     algorithm_class = spec.algorithm_class()
-    hp = list(options.hp) + ([f"n_timesteps={options.timesteps}"] if options.timesteps is not None else [])
-    hyperparams = resolve_hyperparams(spec.name, env_id, algorithm_class, hp)
+    hyperparams = resolve_hyperparams(spec.name, env_id, algorithm_class, options.hp,
+                                      {"n_timesteps": options.timesteps, "perception": options.perception})
     if hyperparams.get("perception"):
         hyperparams["perception"] = canonical_perception(hyperparams["perception"])
-    check_run_sizes(spec, hyperparams, spaces, "--hp and the preset")
+    check_run_sizes(spec, hyperparams, spaces, "the settings (preset, --hp, --timesteps)")
     check_perception_fits(hyperparams, spaces[0], env_id)
-    small_model = not uses_cnn(hyperparams)
-    device = resolve_device(options.device, prefer_gpu=not small_model)
-    use_single_cpu_thread_for_small_models(device, small_model)
+    device = choose_device(options.device, small_model=not uses_cnn(hyperparams))
     if not options.retrain:
         run_dir = find_reusable_run(options.runs_dir, env_id, spec.name, hyperparams, options.seed)
         if run_dir is not None:

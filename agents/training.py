@@ -19,10 +19,8 @@ from agents.build import build_model
 from agents.callbacks import HyperparamCallback, ProgressCallback
 from agents.checkpoint import PeriodicCheckpoint, restore_checkpoint, save_checkpoint
 from agents.normalization import ObservationNormalizer
-from agents.perception import uses_cnn
 from agents.registry import AgentSpec
 from agents.storage import save_model
-from core.device import use_single_cpu_thread_for_small_models
 from core.errors import PlaygroundError
 from core.seeding import seed_everything
 from envs.factory import make_vector_env, normalized
@@ -126,7 +124,6 @@ def train(
     """
     start = time.perf_counter()
     seed_everything(seed)
-    use_single_cpu_thread_for_small_models(device, small_model=not uses_cnn(hyperparams))
     env, eval_env, model = build_training(spec, env_id, hyperparams, seed, device, str(run_dir), env_timeout)
     eval_episodes = hyperparams["eval_episodes"]
     if resume_state is not None:

@@ -18,7 +18,7 @@ from agents.presets import check_run_sizes
 from agents.registry import AGENTS, AgentSpec
 from agents.run_record import RunRecord, find_resumable_run, locked_run, read_record
 from agents.training import TrainingInterrupted, train
-from core.device import describe_device, resolve_device, use_single_cpu_thread_for_small_models
+from core.device import choose_device, describe_device
 from core.errors import PlaygroundError
 from core.runs import new_run_dir, write_command_line
 from envs.catalog import resolve_env_id
@@ -87,9 +87,7 @@ def _resume_locked(run_dir: Path, options: SessionOptions, say: Callable[[str], 
         record.hyperparams["n_timesteps"] = options.timesteps
     check_run_sizes(spec, record.hyperparams, env_spaces(record.env_id), f"--resume {run_dir}")
     state = load_checkpoint(run_dir)
-    small_model = not uses_cnn(record.hyperparams)
-    device = resolve_device(options.device, prefer_gpu=not small_model)
-    use_single_cpu_thread_for_small_models(device, small_model)
+    device = choose_device(options.device, small_model=not uses_cnn(record.hyperparams))
     say(f"Resuming {run_dir} at step {state['num_timesteps']:,} of {record.hyperparams['n_timesteps']:,}.")
     record.status = "training"
     record.save(run_dir)

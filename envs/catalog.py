@@ -83,6 +83,31 @@ for _entry in (
     CATALOG.register(_entry.name, _entry)
 
 
+def observed_env(name: str | None, observation: str | None, perception: str | None) -> str | None:
+    """The env name to train on: a game's (or CartPole's) pixel variant when pixels are asked for.
+
+    Args:
+        name: The `--env` value (None: CartPole).
+        observation: `--obs`: "vector", "pixels" or None (the default: pixels only with a perception network).
+        perception: `--perception`, which asks for pixels when `--obs` is not given.
+
+    Raises:
+        PlaygroundError: Pixels asked of an env that has no pixel variant.
+    """
+    wants_pixels = observation == "pixels" or (perception and observation is None)
+    if not wants_pixels:
+        return name
+    # --obs pixels needs a catalog world (unknown names get the did-you-mean error); --perception alone does not.
+    entry = CATALOG.get(name or "CartPole") if observation == "pixels" else CATALOG.find(name or "CartPole")
+    pixels = CATALOG.find(f"{entry.name}Pixels") if entry is not None else None
+    if pixels is not None:
+        return pixels.name
+    if observation != "pixels":  # --perception on a world that observes images already, or any other id: as given
+        return name
+    games = [game for game, _ in CATALOG.items() if CATALOG.find(f"{game}Pixels")]
+    raise PlaygroundError(f"--obs pixels: {entry.name} has no pixel variant. Games that have one: {', '.join(games)}.")
+
+
 def catalog_entry_for_id(env_id: str) -> CatalogEntry | None:
     """The catalog entry whose Gymnasium id is `env_id`, if any."""
     return next((entry for _, entry in CATALOG.items() if entry.env_id == env_id), None)
