@@ -20,6 +20,8 @@ from core.cli import ArgumentParser, run_command
 from core.device import DEVICE_CHOICES
 from core.errors import PlaygroundError
 from core.openmp import quiet_openmp_threads
+from experiments import COMMANDS
+from viewer.opponents import VERSUS_CHOICES
 
 RENDER_CHOICES = ("auto", "human", "video", "none")
 quiet_openmp_threads()  # before torch loads
@@ -46,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--perception", metavar="NET",
                         help="the CNN that sees pixel observations: nature, impala, minatar, or your own class as "
                              "path/to/file.py:ClassName or package.module:ClassName (default: the preset's)")
-    parser.add_argument("--versus", choices=("scripted", "human", "self"), default="scripted",
+    parser.add_argument("--versus", choices=VERSUS_CHOICES, default="scripted",
                         help="two-player games (Pong): who plays the other paddle while you watch")
     parser.add_argument("--seed", type=int, default=0, help="seed for training and play (default 0)")
     parser.add_argument("--timesteps", type=int, metavar="N", help="training budget cap in env steps")
@@ -110,20 +112,23 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 
 def print_catalog() -> None:
-    """Print the built-in envs with their spaces and the agents that fit them."""
+    """Print the built-in envs with their spaces and the agents that fit them, in columns sized to fit."""
     from agents.registry import fitting_agents
     from envs.catalog import CATALOG
     from envs.factory import env_spaces
 
-    print(f"{'name':<23}{'Gymnasium id':<27}{'observation':<30}{'action':<24}agents")
+    rows = [("name", "Gymnasium id", "observation", "action", "agents")]
     for name, entry in CATALOG.items():
         missing = entry.missing_requirement()
         if missing:
-            print(f"{name:<23}{entry.env_id:<27}(needs {entry.needs_module[0]}: {missing})")
+            rows.append((name, entry.env_id, f"(needs {entry.needs_module[0]}: {missing})", "", ""))
             continue
         observation_space, action_space = env_spaces(entry.env_id)
-        print(f"{name:<23}{entry.env_id:<27}{_space(observation_space):<30}{_space(action_space):<24}"
-              f"{', '.join(fitting_agents(action_space))}")
+        rows.append((name, entry.env_id, _space(observation_space), _space(action_space),
+                     ", ".join(fitting_agents(action_space))))
+    widths = [max(len(row[column]) for row in rows) + 2 for column in range(4)]
+    for row in rows:
+        print("".join(cell.ljust(width) for cell, width in zip(row, widths)) + row[4])
     print("Any other registered Gymnasium id works too, e.g. --env Taxi-v3.")
 
 
@@ -211,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(argv: list[str]) -> int:
-    if argv[:1] in (["tune"], ["seeds"]):  # experiments on Ray: their own parser (python play.py tune --help)
+    if argv[:1] and argv[0] in COMMANDS:  # experiments on Ray: their own parser (python play.py tune --help)
         from experiments.cli import run_command as run_experiment
 
         return run_experiment(argv)

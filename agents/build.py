@@ -15,15 +15,8 @@ from agents.perception import perception_policy_kwargs
 from agents.presets import RUN_KEYS, SCHEDULABLE
 from agents.registry import AgentSpec
 from core.errors import PlaygroundError
+from core.nets import ACTIVATIONS
 
-ACTIVATIONS = {
-    "tanh": torch.nn.Tanh,
-    "relu": torch.nn.ReLU,
-    "elu": torch.nn.ELU,
-    "leaky_relu": torch.nn.LeakyReLU,
-    "gelu": torch.nn.GELU,
-    "silu": torch.nn.SiLU,
-}
 NOISES = {"normal": NormalActionNoise, "ornstein-uhlenbeck": OrnsteinUhlenbeckActionNoise}
 
 

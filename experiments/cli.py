@@ -15,7 +15,6 @@ from core.cli import ArgumentParser
 from core.errors import PlaygroundError
 from experiments.setup import MAX_BUDGET, MAX_COUNT, MAX_CPUS, MAX_SEED, MIN_CPUS, ExperimentOptions
 
-COMMANDS = ("tune", "seeds")
 EXAMPLES = {
     "tune": "python play.py tune --agent ppo --env CartPole --trials 32 --budget 50000 | "
             "python play.py tune --agent ppo --env Breakout-MinAtar --address ray://head:10001 --gpus-per-trial 0.25",
