@@ -15,12 +15,11 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import EvalCallback, StopTrainingOnRewardThreshold
 from stable_baselines3.common.vec_env import VecEnv, VecTransposeImage
 
-from agents.build import build_model
 from agents.callbacks import HyperparamCallback, ProgressCallback
-from agents.checkpoint import PeriodicCheckpoint, restore_checkpoint, save_checkpoint
+from agents.models import build_model, save_model
 from agents.normalization import ObservationNormalizer
 from agents.registry import AgentSpec
-from agents.storage import save_model
+from agents.training_state import PeriodicCheckpoint, restore_checkpoint, save_checkpoint
 from core.errors import PlaygroundError
 from core.seeding import seed_everything
 from envs.factory import make_vector_env, normalized
@@ -115,7 +114,7 @@ def train(
         run_dir: The run folder (TensorBoard events and the model go here).
         progress: Show the progress bar.
         checkpoint_every: Seconds between checkpoints (0: only on interruption).
-        resume_state: A checkpoint to continue from (see agents.checkpoint).
+        resume_state: A checkpoint to continue from (see agents.training_state).
         env_timeout: Seconds one env step may take before the env counts as hung.
 
     Raises:

@@ -89,8 +89,7 @@ def prepare(options: ExperimentOptions) -> Prepared:
     """Check the agent, the env and the preset (one-line errors) and fix the budget and evaluation cadence."""
     from agents.presets import resolve_hyperparams
     from agents.registry import AGENTS
-    from agents.session import check_fit, env_spaces
-    from agents.training_run import solved_threshold
+    from agents.session import check_fit, env_spaces, solved_threshold
     from envs.catalog import resolve_env_id
 
     spec = AGENTS.get(options.agent)
