@@ -11,30 +11,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from agents.registry import AGENTS
+from core.cli import ArgumentParser, run_command
 from core.device import DEVICE_CHOICES
 from core.errors import PlaygroundError
+from core.openmp import quiet_openmp_threads
+from experiments import COMMANDS
+from viewer.opponents import VERSUS_CHOICES
 
 RENDER_CHOICES = ("auto", "human", "video", "none")
-# Idle OpenMP workers that spin slow every CPU step down on a small shared machine; must be set before torch loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse, with its usage errors as one line and exit code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise PlaygroundError(f"{message} (see python play.py --help)")
+quiet_openmp_threads()  # before torch loads
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = ArgumentParser(
+        prog="python play.py",
         description="Train a reinforcement-learning agent (or reuse the one trained before), then watch it play.",
         epilog="Examples: python play.py --agent ppo --env CartPole | python play.py --agent dqn --env CartPole "
                "--render none --episodes 100 | python play.py --env list. Sweeps and many-seed reports on Ray: "
@@ -52,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--perception", metavar="NET",
                         help="the CNN that sees pixel observations: nature, impala, minatar, or your own class as "
                              "path/to/file.py:ClassName or package.module:ClassName (default: the preset's)")
-    parser.add_argument("--versus", choices=("scripted", "human", "self"), default="scripted",
+    parser.add_argument("--versus", choices=VERSUS_CHOICES, default="scripted",
                         help="two-player games (Pong): who plays the other paddle while you watch")
     parser.add_argument("--seed", type=int, default=0, help="seed for training and play (default 0)")
     parser.add_argument("--timesteps", type=int, metavar="N", help="training budget cap in env steps")
@@ -116,20 +112,23 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 
 def print_catalog() -> None:
-    """Print the built-in envs with their spaces and the agents that fit them."""
+    """Print the built-in envs with their spaces and the agents that fit them, in columns sized to fit."""
     from agents.registry import fitting_agents
     from envs.catalog import CATALOG
     from envs.factory import env_spaces
 
-    print(f"{'name':<23}{'Gymnasium id':<27}{'observation':<30}{'action':<24}agents")
+    rows = [("name", "Gymnasium id", "observation", "action", "agents")]
     for name, entry in CATALOG.items():
         missing = entry.missing_requirement()
         if missing:
-            print(f"{name:<23}{entry.env_id:<27}(needs {entry.needs_module[0]}: {missing})")
+            rows.append((name, entry.env_id, f"(needs {entry.needs_module[0]}: {missing})", "", ""))
             continue
         observation_space, action_space = env_spaces(entry.env_id)
-        print(f"{name:<23}{entry.env_id:<27}{_space(observation_space):<30}{_space(action_space):<24}"
-              f"{', '.join(fitting_agents(action_space))}")
+        rows.append((name, entry.env_id, _space(observation_space), _space(action_space),
+                     ", ".join(fitting_agents(action_space))))
+    widths = [max(len(row[column]) for row in rows) + 2 for column in range(4)]
+    for row in rows:
+        print("".join(cell.ljust(width) for cell, width in zip(row, widths)) + row[4])
     print("Any other registered Gymnasium id works too, e.g. --env Taxi-v3.")
 
 
@@ -154,42 +153,20 @@ def choose_render(requested: str, say: Any) -> str:
     return "video"
 
 
-def has_pixel_variant(env_name: str | None) -> bool:
-    """Whether a catalog env observes feature vectors and has a pixel variant (`Snake`, `CartPole`)."""
-    from envs.catalog import CATALOG
-
-    entry = CATALOG.find(env_name or "CartPole")
-    return entry is not None and CATALOG.find(f"{entry.name}Pixels") is not None
-
-
-def pixel_variant(env_name: str | None) -> str:
-    """The catalog name of an env's pixel-observation variant (`Snake` -> `SnakePixels`)."""
-    from envs.catalog import CATALOG
-
-    entry = CATALOG.get(env_name or "CartPole")
-    pixels = CATALOG.find(f"{entry.name}Pixels")
-    if pixels is None:
-        games = [name for name, _ in CATALOG.items() if CATALOG.find(f"{name}Pixels")]
-        raise PlaygroundError(f"--obs pixels: {entry.name} has no pixel variant. Games that have one: "
-                              f"{', '.join(games)}.")
-    return pixels.name
-
-
 def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     """Prepare the agent, then show, record or evaluate its episodes; returns the JSON summary."""
     from agents.evaluation import evaluate, summarize
     from agents.session import SessionOptions, prepare
+    from envs.catalog import observed_env
 
     say = _say_to(sys.stdout)
     render = choose_render(args.render, say)
-    if args.obs == "pixels" or (args.perception and args.obs is None and has_pixel_variant(args.env)):
-        args.env = pixel_variant(args.env)
-    if args.perception:
-        args.hp = [*args.hp, f"perception={args.perception}"]
+    args.env = observed_env(args.env, args.obs, args.perception)
     if render != "human" and "human" in ((args.agent or "").lower(), args.versus):
         who = "the human agent" if (args.agent or "").lower() == "human" else "--versus human"
         raise PlaygroundError(f"{who} needs a window, and there is no display here. Run it on a machine with a screen.")
     options = SessionOptions(agent=args.agent, env=args.env, seed=args.seed, timesteps=args.timesteps,
+                             perception=args.perception,
                              device=args.device, runs_dir=args.runs_dir, retrain=args.retrain, load=args.load,
                              hp=args.hp, trust_pickle=args.trust_pickle, trust_code=args.trust_code,
                              resume=args.resume,
@@ -202,7 +179,11 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         returns = evaluate(prepared.controller, prepared.env_id, args.episodes, args.seed + 20_000,
                            prepared.normalizer)
     else:
-        returns, video = show(prepared, args, render)
+        from viewer.session import ShowOptions, show
+
+        returns, video = show(prepared, ShowOptions(window=render == "human", episodes=args.episodes,
+                                                    seed=args.seed + 30_000, versus=args.versus,
+                                                    record_to=args.record, runs_dir=args.runs_dir))
     for index, episode_return in enumerate(returns, start=1):
         say(f"episode {index}: return {episode_return:.1f}")
     stats = summarize(returns) if returns else {"mean": None, "std": None, "min": None, "max": None}
@@ -221,42 +202,6 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     }
 
 
-def show(prepared: Any, args: argparse.Namespace, render: str) -> tuple[list[float], Path | None]:
-    """Play episodes in a window, or record them to a video in the run folder."""
-    import time
-
-    from core.files import new_file
-    from core.runs import new_run_dir
-    from envs.catalog import catalog_entry_for_id
-    from envs.factory import make_env
-    from viewer.hud import HudState
-    from viewer.keymaps import HumanController, keymap_for
-    from viewer.opponents import set_opponent
-    from viewer.window import Viewer, ViewerOptions
-
-    env = make_env(prepared.env_id, render_mode="rgb_array")
-    keymap = keymap_for(prepared.env_id, env.action_space, required=prepared.spec.name == "human")
-    human = HumanController(keymap) if keymap and render == "human" else None
-    controller = human if prepared.spec.name == "human" else prepared.controller
-    folder = prepared.run_dir or new_run_dir(args.runs_dir, prepared.env_id, prepared.spec.name)
-    record_to = args.record
-    if record_to is None and render == "video":
-        record_to = new_file(folder / "videos" / f"play-{time.strftime('%Y%m%d-%H%M%S')}.mp4")
-    entry = catalog_entry_for_id(prepared.env_id)
-    state = HudState(agent=prepared.spec.name, env_id=prepared.env_id, episodes=args.episodes,
-                     action_labels=list(entry.action_labels) if entry and entry.action_labels else None,
-                     help_lines=keymap.help_lines() if keymap else [])
-    state.help_lines += set_opponent(env, args.versus, prepared.controller)
-    options = ViewerOptions(window=render == "human", record_to=record_to, human=human,
-                            screenshot_dir=folder / "screenshots")
-    viewer = Viewer(env, controller, state, options)
-    try:
-        returns = viewer.run(args.episodes, seed=args.seed + 30_000)
-    finally:
-        video = viewer.close()
-    return returns, video
-
-
 def _say_to(stream: Any) -> Any:
     def say(message: str) -> None:
         print(message, file=stream, flush=True)
@@ -267,26 +212,20 @@ def _say_to(stream: Any) -> Any:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
-    try:
-        if argv[:1] in (["tune"], ["seeds"]):  # experiments on Ray: their own parser (python play.py tune --help)
-            from experiments.cli import run_command
+    return run_command(lambda: _dispatch(argv))
 
-            return run_command(argv)
-        args = build_parser().parse_args(argv)
-        if args.list or (args.env or "").lower() == "list":
-            print_catalog()
-            return 0
-        check_arguments(args)
-        summary = run(args, argv)
-    except PlaygroundError as error:
-        one_line = " ".join(str(error).splitlines())  # user input in the message may hold line breaks
-        print(f"error: {one_line}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt as interrupt:
-        run_dir = getattr(interrupt, "run_dir", None)
-        hint = f"; continue with: python play.py --resume {run_dir}" if run_dir else ""
-        print(f"\n{interrupt or 'interrupted'}{hint}", file=sys.stderr)
-        return 130
+
+def _dispatch(argv: list[str]) -> int:
+    if argv[:1] and argv[0] in COMMANDS:  # experiments on Ray: their own parser (python play.py tune --help)
+        from experiments.cli import run_command as run_experiment
+
+        return run_experiment(argv)
+    args = build_parser().parse_args(argv)
+    if args.list or (args.env or "").lower() == "list":
+        print_catalog()
+        return 0
+    check_arguments(args)
+    summary = run(args, argv)
     if args.json:
         print(json.dumps(summary))
     return 0

@@ -23,6 +23,7 @@ from agents.normalization import ObservationNormalizer
 from agents.recurrent import is_recurrent
 from agents.recurrent_memory import RecurrentMemory
 from core.control import Decision
+from core.spaces import is_image_space
 from vision.saliency import gradient_saliency, smoothing_for
 
 
@@ -92,8 +93,7 @@ class ModelController:
 
     def _sees_images(self) -> bool:
         """Whether the policy's input is an image (a 3-D box), the only kind saliency is drawn for."""
-        space = self.model.policy.observation_space
-        return isinstance(space, gym.spaces.Box) and len(space.shape) == 3
+        return is_image_space(self.model.policy.observation_space)
 
     def _saliency(self, observation: np.ndarray, action: Any) -> np.ndarray | None:
         """The saliency map of the chosen action's score, or None when the algorithm has no such score."""

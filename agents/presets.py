@@ -210,11 +210,21 @@ def apply_overrides(preset: dict[str, Any], overrides: dict[str, Any]) -> dict[s
     return merged
 
 
-def resolve_hyperparams(agent: str, env_id: str, algorithm_class: type, hp_pairs: list[str]) -> dict[str, Any]:
-    """The effective hyperparameters of a run: preset default < env preset < `--hp`, validated."""
+def resolve_hyperparams(agent: str, env_id: str, algorithm_class: type, hp_pairs: list[str],
+                        options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The effective hyperparameters of a run: preset default < env preset < `--hp` < typed options, validated.
+
+    Args:
+        hp_pairs: `--hp key=value` strings.
+        options: Settings the command line gives typed, under their own flags (`n_timesteps` from
+            `--timesteps`, `perception` from `--perception`); None values are left out.
+    """
     preset = validate(preset_for(agent, env_id), algorithm_class, f"agents/presets/{agent}.yml")
-    overrides = validate(parse_overrides(hp_pairs), algorithm_class, "--hp")
-    return apply_overrides(preset, overrides)
+    effective = apply_overrides(preset, validate(parse_overrides(hp_pairs), algorithm_class, "--hp"))
+    for key, value in (options or {}).items():
+        if value is not None:
+            effective.update(validate({key: value}, algorithm_class, f"--{key.removeprefix('n_')}"))
+    return effective
 
 
 def check_run_sizes(spec: Any, hyperparams: dict[str, Any], spaces: tuple[Any, Any], origin: str) -> None:

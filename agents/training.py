@@ -15,14 +15,11 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import EvalCallback, StopTrainingOnRewardThreshold
 from stable_baselines3.common.vec_env import VecEnv, VecTransposeImage
 
-from agents.build import build_model
 from agents.callbacks import HyperparamCallback, ProgressCallback
-from agents.checkpoint import PeriodicCheckpoint, restore_checkpoint, save_checkpoint
+from agents.models import build_model, save_model
 from agents.normalization import ObservationNormalizer
-from agents.perception import uses_cnn
 from agents.registry import AgentSpec
-from agents.storage import save_model
-from core.device import use_single_cpu_thread_for_small_models
+from agents.training_state import PeriodicCheckpoint, restore_checkpoint, save_checkpoint
 from core.errors import PlaygroundError
 from core.seeding import seed_everything
 from envs.factory import make_vector_env, normalized
@@ -36,6 +33,7 @@ class TrainingInterrupted(KeyboardInterrupt):
         super().__init__(f"interrupted at step {timesteps:,}: saved a checkpoint in {run_dir}")
         self.run_dir = run_dir
         self.timesteps = timesteps
+        self.hint = f"continue with: python play.py --resume {run_dir}"
 
 
 def build_training(spec: AgentSpec, env_id: str, hyperparams: dict[str, Any], seed: int, device: torch.device,
@@ -116,7 +114,7 @@ def train(
         run_dir: The run folder (TensorBoard events and the model go here).
         progress: Show the progress bar.
         checkpoint_every: Seconds between checkpoints (0: only on interruption).
-        resume_state: A checkpoint to continue from (see agents.checkpoint).
+        resume_state: A checkpoint to continue from (see agents.training_state).
         env_timeout: Seconds one env step may take before the env counts as hung.
 
     Raises:
@@ -125,7 +123,6 @@ def train(
     """
     start = time.perf_counter()
     seed_everything(seed)
-    use_single_cpu_thread_for_small_models(device, small_model=not uses_cnn(hyperparams))
     env, eval_env, model = build_training(spec, env_id, hyperparams, seed, device, str(run_dir), env_timeout)
     eval_episodes = hyperparams["eval_episodes"]
     if resume_state is not None:

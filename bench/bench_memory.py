@@ -78,7 +78,7 @@ def steps_per_second(which: str, steps: int, seed: int = 0) -> float:
     import sb3_contrib
     import torch
 
-    from agents.build import algorithm_kwargs
+    from agents.models import algorithm_kwargs
     from agents.presets import resolve_hyperparams
     from agents.recurrent import RecurrentPPO
     from core.seeding import seed_everything

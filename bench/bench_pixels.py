@@ -79,7 +79,7 @@ def project_model(env_id: str, seed: int):
     """The project's PPO as play.py builds it: preset, env pipeline, default perception network."""
     import torch
 
-    from agents.build import algorithm_kwargs, build_model
+    from agents.models import algorithm_kwargs, build_model
     from agents.presets import resolve_hyperparams
     from agents.registry import AGENTS
     from envs.factory import make_vector_env

@@ -38,7 +38,7 @@ def frames_per_second(env_id: str, frames: int, perception: str | None = None, s
     from stable_baselines3 import PPO
 
     from agents.controllers import ModelController
-    from agents.perception import perception_policy_kwargs
+    from agents.models import perception_policy_kwargs
     from envs.factory import make_env, make_vector_env
     from viewer.hud import HudState
     from viewer.window import Viewer, ViewerOptions

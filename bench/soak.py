@@ -110,7 +110,7 @@ def main() -> int:
 
 def _checkpoint_steps(run_dir: Path) -> int:
     sys.path.insert(0, str(ROOT))
-    from agents.checkpoint import load_checkpoint
+    from agents.training_state import load_checkpoint
 
     return int(load_checkpoint(run_dir)["num_timesteps"])
 

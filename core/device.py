@@ -58,14 +58,21 @@ def describe_device(device: torch.device) -> str:
     return f"cpu ({torch.get_num_threads()} threads)"
 
 
-def use_single_cpu_thread_for_small_models(device: torch.device, small_model: bool) -> None:
-    """Run small models on one CPU thread.
+def choose_device(requested: str, small_model: bool) -> torch.device:
+    """Where a model trains or plays, and with how many CPU threads: the one place this is decided.
 
-    For an MLP of a few thousand weights, splitting each matrix product over threads costs more
-    in synchronisation than it saves, and when other processes share the cores, spinning worker
-    threads stall training by seconds at a time.
+    `auto` puts CNN policies on CUDA when present and small MLPs on the CPU. Small models run on one CPU
+    thread: for an MLP of a few thousand weights, splitting each matrix product over threads costs more
+    in synchronisation than it saves, and when other processes share the cores, spinning worker threads
+    stall training by seconds at a time.
+
+    Args:
+        requested: `--device`: auto, cpu, cuda or cuda:N.
+        small_model: Whether the policy is a small MLP (no CNN).
     """
     import torch
 
+    device = resolve_device(requested, prefer_gpu=not small_model)
     if device.type == "cpu" and small_model:
         torch.set_num_threads(1)
+    return device

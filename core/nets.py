@@ -1,11 +1,9 @@
-"""Network building blocks shared by the agents and the text generator: an MLP and the LSTM block.
+"""Network building blocks shared by the agents and the text generator: activations and the LSTM block.
 
 Importing this module imports torch; import it only where a network is built.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -13,7 +11,7 @@ from torch import nn
 LSTMState = tuple[torch.Tensor, torch.Tensor]
 """The recurrent state `(h, c)`, each of shape `(num_layers, batch, hidden_size)`."""
 
-_ACTIVATIONS: dict[str, type[nn.Module]] = {
+ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
     "tanh": nn.Tanh,
     "gelu": nn.GELU,
@@ -21,44 +19,7 @@ _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "silu": nn.SiLU,
     "leaky_relu": nn.LeakyReLU,
 }
-
-
-def MLP(  # noqa: N802 - reads like a class at the call site, as in nn.Sequential
-    sizes: Sequence[int],
-    activation: str | type[nn.Module] = "relu",
-    output_activation: str | type[nn.Module] | None = None,
-) -> nn.Sequential:
-    """Build a multi-layer perceptron from a list of layer sizes.
-
-    Args:
-        sizes: Input size, hidden sizes..., output size; at least two entries. `[4, 64, 64, 2]` gives
-            Linear(4, 64), act, Linear(64, 64), act, Linear(64, 2).
-        activation: The activation between layers: a name ("relu", "tanh", "gelu", "elu", "silu",
-            "leaky_relu") or an nn.Module class.
-        output_activation: An activation after the last layer, or None for none.
-
-    Returns:
-        An nn.Sequential.
-    """
-    if len(sizes) < 2 or any(int(size) < 1 for size in sizes):
-        raise ValueError(f"MLP sizes must be at least two positive integers, got {list(sizes)}")
-    layers: list[nn.Module] = []
-    for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(int(fan_in), int(fan_out)))
-        last = index == len(sizes) - 2
-        chosen = output_activation if last else activation
-        if chosen is not None:
-            layers.append(_activation(chosen)())
-    return nn.Sequential(*layers)
-
-
-def _activation(activation: str | type[nn.Module]) -> type[nn.Module]:
-    if isinstance(activation, str):
-        try:
-            return _ACTIVATIONS[activation.lower()]
-        except KeyError:
-            raise ValueError(f"unknown activation {activation!r}; choose one of {', '.join(_ACTIVATIONS)}") from None
-    return activation
+"""Activation functions by the names presets and `--hp policy_kwargs.activation_fn=...` use."""
 
 
 class LSTMBlock(nn.Module):
@@ -140,25 +101,6 @@ class LSTMBlock(nn.Module):
         """
         output, (h, c) = self.lstm(x, state)
         return output, (h, c)
-
-    @staticmethod
-    def reset_state(state: LSTMState, mask: torch.Tensor) -> LSTMState:
-        """Zero the state of chosen batch rows, e.g. where a new episode starts.
-
-        Args:
-            state: `(h, c)` of shape `(num_layers, batch, hidden_size)`.
-            mask: Shape `(batch,)`, bool or 0/1: True (1) where the row's state is reset.
-
-        Returns:
-            A new state; the input tensors are not modified.
-        """
-        keep = (~mask.bool()).to(state[0].dtype).view(1, -1, 1)
-        return state[0] * keep, state[1] * keep
-
-    @staticmethod
-    def detach_state(state: LSTMState) -> LSTMState:
-        """Cut the state from the graph, for truncated backpropagation through time."""
-        return state[0].detach(), state[1].detach()
 
 
 def flush_denormals() -> bool:

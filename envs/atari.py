@@ -35,6 +35,7 @@ def register_atari() -> None:
         raise PlaygroundError(f"Atari games need ale-py and OpenCV: {INSTALL_HINT}.")
     import ale_py
 
+    ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # no banner in the middle of our output
     gym.register_envs(ale_py)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from core.errors import PlaygroundError
 from core.registry import Registry, did_you_mean
 from envs.atari import is_atari, register_atari
+from envs.games import bricks, cue_corridor, pong, snake
 from envs.minatar import GAMES as MINATAR_GAMES
 
 
@@ -51,21 +52,20 @@ for _entry in (
                  action_labels=("none", "left eng", "main eng", "right eng")),
     CatalogEntry("LunarLanderContinuous", "LunarLanderContinuous-v3", kind="box2d", needs_module=BOX2D),
     # Our own games (envs/games); the *Pixels names observe 64x64x3 images instead of feature vectors.
-    CatalogEntry("Snake", "playground/Snake-v0", kind="game", action_labels=("straight", "turn left", "turn right")),
-    CatalogEntry("SnakePixels", "playground/SnakePixels-v0", kind="game",
-                 action_labels=("straight", "turn left", "turn right")),
-    CatalogEntry("Pong", "playground/Pong-v0", kind="game", action_labels=("stay", "up", "down")),
-    CatalogEntry("PongPixels", "playground/PongPixels-v0", kind="game", action_labels=("stay", "up", "down")),
-    CatalogEntry("Bricks", "playground/Bricks-v0", kind="game", action_labels=("stay", "left", "right")),
-    CatalogEntry("BricksPixels", "playground/BricksPixels-v0", kind="game", action_labels=("stay", "left", "right")),
+    CatalogEntry("Snake", "playground/Snake-v0", kind="game", action_labels=snake.ACTION_LABELS),
+    CatalogEntry("SnakePixels", "playground/SnakePixels-v0", kind="game", action_labels=snake.ACTION_LABELS),
+    CatalogEntry("Pong", "playground/Pong-v0", kind="game", action_labels=pong.ACTION_LABELS),
+    CatalogEntry("PongPixels", "playground/PongPixels-v0", kind="game", action_labels=pong.ACTION_LABELS),
+    CatalogEntry("Bricks", "playground/Bricks-v0", kind="game", action_labels=bricks.ACTION_LABELS),
+    CatalogEntry("BricksPixels", "playground/BricksPixels-v0", kind="game", action_labels=bricks.ACTION_LABELS),
     # Partially observable worlds, for agents with memory (ppo-lstm). *NoVel: velocities hidden (envs/masking.py).
     CatalogEntry("CartPoleNoVel", "playground/CartPoleNoVel-v1", kind="masked", action_labels=("left", "right")),
     CatalogEntry("PendulumNoVel", "playground/PendulumNoVel-v1", kind="masked"),
     CatalogEntry("LunarLanderNoVel", "playground/LunarLanderNoVel-v3", kind="masked", needs_module=BOX2D,
                  action_labels=("none", "left eng", "main eng", "right eng")),
-    CatalogEntry("CueCorridor", "playground/CueCorridor-v0", kind="game", action_labels=("forward", "up", "down")),
+    CatalogEntry("CueCorridor", "playground/CueCorridor-v0", kind="game", action_labels=cue_corridor.ACTION_LABELS),
     CatalogEntry("CueCorridorPixels", "playground/CueCorridorPixels-v0", kind="game",
-                 action_labels=("forward", "up", "down")),
+                 action_labels=cue_corridor.ACTION_LABELS),
     # Seen only through pixels (envs/pixels.py): frames shrunk to 80x120 grayscale, a stack of 4.
     CatalogEntry("CartPolePixels", "playground/CartPolePixels-v1", kind="pixels", action_labels=("left", "right")),
     # MinAtar (envs/minatar.py): 10x10 grids with one channel per kind of object.
@@ -81,6 +81,31 @@ for _entry in (
     CatalogEntry("Seaquest", "ALE/Seaquest-v5", kind="atari", needs_module=ATARI),
 ):
     CATALOG.register(_entry.name, _entry)
+
+
+def observed_env(name: str | None, observation: str | None, perception: str | None) -> str | None:
+    """The env name to train on: a game's (or CartPole's) pixel variant when pixels are asked for.
+
+    Args:
+        name: The `--env` value (None: CartPole).
+        observation: `--obs`: "vector", "pixels" or None (the default: pixels only with a perception network).
+        perception: `--perception`, which asks for pixels when `--obs` is not given.
+
+    Raises:
+        PlaygroundError: Pixels asked of an env that has no pixel variant.
+    """
+    wants_pixels = observation == "pixels" or (perception and observation is None)
+    if not wants_pixels:
+        return name
+    # --obs pixels needs a catalog world (unknown names get the did-you-mean error); --perception alone does not.
+    entry = CATALOG.get(name or "CartPole") if observation == "pixels" else CATALOG.find(name or "CartPole")
+    pixels = CATALOG.find(f"{entry.name}Pixels") if entry is not None else None
+    if pixels is not None:
+        return pixels.name
+    if observation != "pixels":  # --perception on a world that observes images already, or any other id: as given
+        return name
+    games = [game for game, _ in CATALOG.items() if CATALOG.find(f"{game}Pixels")]
+    raise PlaygroundError(f"--obs pixels: {entry.name} has no pixel variant. Games that have one: {', '.join(games)}.")
 
 
 def catalog_entry_for_id(env_id: str) -> CatalogEntry | None:

@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from core.cli import ArgumentParser
 from core.errors import PlaygroundError
 from experiments.setup import MAX_BUDGET, MAX_COUNT, MAX_CPUS, MAX_SEED, MIN_CPUS, ExperimentOptions
 
-COMMANDS = ("tune", "seeds")
 EXAMPLES = {
     "tune": "python play.py tune --agent ppo --env CartPole --trials 32 --budget 50000 | "
             "python play.py tune --agent ppo --env Breakout-MinAtar --address ray://head:10001 --gpus-per-trial 0.25",
@@ -29,14 +29,9 @@ DESCRIPTIONS = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise PlaygroundError(f"{message} (see python play.py {self.prog.split()[-1]} --help)")
-
-
 def build_parser(command: str) -> argparse.ArgumentParser:
     """The parser of one subcommand (`tune` or `seeds`)."""
-    parser = _Parser(prog=f"play.py {command}", description=DESCRIPTIONS[command],
+    parser = ArgumentParser(prog=f"python play.py {command}", description=DESCRIPTIONS[command],
                      epilog=f"Examples: {EXAMPLES[command]}")
     parser.add_argument("--agent", default="ppo", metavar="NAME", help="a learning agent (default ppo)")
     parser.add_argument("--env", default="CartPole", metavar="NAME", help="a catalog name or Gymnasium id")

@@ -13,13 +13,13 @@ from core.errors import PlaygroundError
 from core.files import ensure_writable_dir, read_json, write_json
 from core.runs import safe_name, write_command_line
 from core.schema import Fields
+from experiments import COMMANDS
 from experiments.provenance import check_resumable, is_token, new_token, register
 from experiments.search_space import Dimension
 from experiments.trainable import TrialSettings
 
 OPTIONS_FILE = "experiment.json"
 REPORTS_PER_TRIAL = 10  # evaluations per trial at most: enough points for the scheduler and the curves
-KINDS = ("tune", "seeds")
 # Bounds of the options, checked on the command line and again when a saved experiment.json is read back.
 MAX_COUNT = 1_000_000  # trials, seeds, trials at once
 MAX_BUDGET = 10**12  # env steps per trial
@@ -89,8 +89,7 @@ def prepare(options: ExperimentOptions) -> Prepared:
     """Check the agent, the env and the preset (one-line errors) and fix the budget and evaluation cadence."""
     from agents.presets import resolve_hyperparams
     from agents.registry import AGENTS
-    from agents.session import check_fit, env_spaces
-    from agents.training_run import solved_threshold
+    from agents.session import check_fit, env_spaces, solved_threshold
     from envs.catalog import resolve_env_id
 
     spec = AGENTS.get(options.agent)
@@ -176,7 +175,7 @@ def saved_options(data: Any, where: str) -> tuple[ExperimentOptions, str | None]
     """
     fields = Fields(data, where)
     options = ExperimentOptions(
-        kind=fields.text("kind", choices=KINDS), agent=fields.text("agent", MAX_NAME),
+        kind=fields.text("kind", choices=COMMANDS), agent=fields.text("agent", MAX_NAME),
         env=fields.text("env", MAX_NAME),
         trials=fields.integer("trials", 1, MAX_COUNT, default=ExperimentOptions.trials),
         seeds=fields.integer("seeds", 1, MAX_COUNT, default=ExperimentOptions.seeds),

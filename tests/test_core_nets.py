@@ -1,36 +1,11 @@
-"""Tests for core.nets: the MLP builder and the shared LSTM block."""
+"""Tests for core.nets: the shared LSTM block and the CPU settings for it."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
-from core.nets import MLP, LSTMBlock
-
-
-def test_mlp_shapes_and_activations():
-    net = MLP([4, 32, 16, 2], activation="tanh")
-    kinds = [type(layer) for layer in net]
-    assert kinds == [nn.Linear, nn.Tanh, nn.Linear, nn.Tanh, nn.Linear]
-    assert net(torch.zeros(5, 4)).shape == (5, 2)
-
-
-def test_mlp_output_activation_and_class_activation():
-    net = MLP([3, 2], activation=nn.ReLU, output_activation="tanh")
-    assert [type(layer) for layer in net] == [nn.Linear, nn.Tanh]
-    assert net(torch.full((1, 3), 100.0)).abs().max() <= 1.0
-
-
-@pytest.mark.parametrize("sizes", [[4], [4, 0, 2], []])
-def test_mlp_rejects_bad_sizes(sizes):
-    with pytest.raises(ValueError):
-        MLP(sizes)
-
-
-def test_mlp_rejects_unknown_activation():
-    with pytest.raises(ValueError, match="unknown activation"):
-        MLP([2, 2, 2], activation="swishy")
+from core.nets import LSTMBlock
 
 
 def test_lstm_block_shapes_and_state_continuation():
@@ -57,36 +32,6 @@ def test_lstm_block_forget_bias():
     block = LSTMBlock(2, 5, forget_bias=1.0)
     assert torch.all(block.lstm.bias_ih_l0[5:10] == 1.0)
     assert not block.lstm.bias_ih_l0[:5].any() and not block.lstm.bias_hh_l0.any()
-
-
-def test_reset_state_zeroes_only_masked_rows():
-    block = LSTMBlock(2, 4, num_layers=2)
-    _, state = block(torch.randn(3, 5, 2))
-    reset = LSTMBlock.reset_state(state, torch.tensor([True, False, True]))
-    for before, after in zip(state, reset):
-        assert not after[:, 0].any() and not after[:, 2].any()
-        assert torch.equal(after[:, 1], before[:, 1])
-    # Integer masks work too, and the input state is untouched.
-    again = LSTMBlock.reset_state(state, torch.tensor([0, 1, 0]))
-    assert not again[0][:, 1].any() and state[0][:, 1].any()
-
-
-def test_reset_row_behaves_like_fresh_sequence():
-    torch.manual_seed(1)
-    block = LSTMBlock(2, 6)
-    x = torch.randn(2, 3, 2)
-    _, state = block(torch.randn(2, 7, 2))
-    state = LSTMBlock.reset_state(state, torch.tensor([True, False]))
-    out, _ = block(x, state)
-    fresh, _ = block(x[:1])
-    assert torch.allclose(out[:1], fresh, atol=1e-6)
-
-
-def test_detach_state_cuts_gradient():
-    block = LSTMBlock(2, 3)
-    _, state = block(torch.randn(1, 2, 2))
-    detached = LSTMBlock.detach_state(state)
-    assert state[0].requires_grad and not detached[0].requires_grad
 
 
 def test_lstm_block_sequence_first_matches_batch_first_with_the_same_weights():

@@ -10,8 +10,7 @@ import pytest
 import torch
 
 import envs  # noqa: F401  (registers the playground/ ids)
-from agents.prepared import SessionOptions
-from agents.session import prepare
+from agents.session import SessionOptions, prepare
 from core.errors import PlaygroundError
 from tests.conftest import ROOT, assert_user_error, last_json, run_cli
 from vision.perception import PERCEPTIONS, ImpalaCNN, MinAtarCNN, NatureCNN

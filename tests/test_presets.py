@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from stable_baselines3 import DQN, PPO, SAC
 
-from agents.build import algorithm_kwargs, schedule
+from agents.models import algorithm_kwargs, schedule
 from agents.presets import parse_overrides, preset_for, read_preset_file, resolve_hyperparams
 from core.errors import PlaygroundError
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from agents.checkpoint import load_checkpoint
+from agents.training_state import load_checkpoint
 from tests.conftest import ROOT, assert_user_error, default_sigint, last_json, run_cli
 
 # A PPO run that never counts as solved, so it trains for its whole budget.

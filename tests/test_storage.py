@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from agents.checkpoint import load_checkpoint, restore_checkpoint, save_checkpoint
 from agents.evaluation import evaluate
-from agents.prepared import SessionOptions
-from agents.session import prepare
+from agents.session import SessionOptions, prepare
+from agents.training_state import load_checkpoint, restore_checkpoint, save_checkpoint
 
 
 def test_reloaded_agent_scores_what_it_scored_with_its_normalisation(tmp_path):

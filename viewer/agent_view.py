@@ -16,8 +16,6 @@ import numpy as np
 
 from envs.minatar import PALETTE
 
-KINDS = ("rgb", "grid", "stack")
-
 
 def view_kind(space: gym.Space) -> str | None:
     """The kind of image observation a space holds (`rgb`, `grid`, `stack`), or None when it holds no image."""

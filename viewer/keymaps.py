@@ -99,11 +99,9 @@ class HumanController:
     """Acts on the keys held down in the pygame window."""
 
     def __init__(self, keymap: KeyMap) -> None:
-        import pygame
-
         self.name = "human"
         self.keymap = keymap
-        self._codes = [(pygame.key.key_code(key), action) for key, action, _ in keymap.bindings]
+        self._codes: list[tuple[int, Any]] | None = None  # looked up once pygame is running (it warns before)
 
     def reset(self) -> None:
         pass
@@ -111,6 +109,8 @@ class HumanController:
     def decide(self, observation: np.ndarray) -> Decision:
         import pygame
 
+        if self._codes is None:
+            self._codes = [(pygame.key.key_code(key), action) for key, action, _ in self.keymap.bindings]
         held = pygame.key.get_pressed()
         action = next((action for code, action in self._codes if held[code]), self.keymap.idle)
         return Decision(action)

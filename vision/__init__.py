@@ -1,1 +1,1 @@
-"""The eyes: CNN perception networks for pixel observations (not built yet: see the vision issue)."""
+"""The eyes: CNN perception networks for pixel observations, plug-ins, saliency and the digit classifier."""

@@ -18,8 +18,9 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
+from core.cli import ArgumentParser, run_command
 from core.errors import PlaygroundError
 from core.openmp import quiet_openmp_threads
 
@@ -37,13 +38,6 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
     return value
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse, with its usage errors as one line and exit code 2 (as play.py does)."""
-
-    def error(self, message: str) -> NoReturn:
-        raise PlaygroundError(f"{message} (see python -m vision.digits --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,16 +157,13 @@ def train_and_save(args: argparse.Namespace, argv: Sequence[str], digits: Digits
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    try:
-        args = build_parser().parse_args(arguments)
-        quiet_openmp_threads()  # on a busy 2-core machine spinning OpenMP workers made training 4-7x slower
-        summary = run(args, arguments)
-    except PlaygroundError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted.", file=sys.stderr)
-        return 130
+    return run_command(lambda: _train_and_report(arguments))
+
+
+def _train_and_report(arguments: list[str]) -> int:
+    args = build_parser().parse_args(arguments)
+    quiet_openmp_threads()  # on a busy 2-core machine spinning OpenMP workers made training 4-7x slower
+    summary = run(args, arguments)
     if args.json:
         print(json.dumps(summary))
     else:
