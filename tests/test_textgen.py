@@ -188,10 +188,10 @@ def test_resume_continues_step_count_and_tensorboard(tmp_path):
 
     events = EventAccumulator(str(first.run_dir), size_guidance={"scalars": 0, "tensors": 0})
     events.Reload()
-    train_steps = [event.step for event in events.Scalars("losses/train")]
+    train_steps = [event.step for event in events.Scalars("train/loss")]
     assert train_steps == sorted(set(train_steps)) and train_steps[-1] == 30
-    assert [event.step for event in events.Scalars("losses/val")][-1] == 35
-    text_tags = [tag for tag in events.Tags()["tensors"] if tag.startswith("samples/")]
+    assert [event.step for event in events.Scalars("eval/loss")][-1] == 35
+    text_tags = [tag for tag in events.Tags()["tensors"] if tag.startswith("eval/sample_")]
     assert text_tags, events.Tags()
     sample = events.Tensors(text_tags[0])[-1].tensor_proto.string_val[0].decode()
     assert len(sample) > 100

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from core.cli import ArgumentParser, run_command
 from core.errors import PlaygroundError
 from core.openmp import quiet_openmp_threads
 
@@ -15,7 +16,7 @@ DEFAULT_TEMPERATURES = (0.2, 0.5, 1.0, 1.2)
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with its two subcommands."""
-    parser = argparse.ArgumentParser(prog="python -m textgen", description="A character-level LSTM text generator.")
+    parser = ArgumentParser(prog="python -m textgen", description="A character-level LSTM text generator.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train on a text corpus (or resume a run)")
@@ -112,17 +113,14 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code (one `error:` line and 2 for a user mistake)."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     quiet_openmp_threads()
+    return run_command(lambda: _run(arguments))
+
+
+def _run(arguments: list[str]) -> int:
     args = build_parser().parse_args(arguments)
-    try:
-        if args.command == "train":
-            return run_train(args, arguments)
-        return run_sample(args)
-    except PlaygroundError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted.", file=sys.stderr)
-        return 130
+    if args.command == "train":
+        return run_train(args, arguments)
+    return run_sample(args)

@@ -210,13 +210,13 @@ def _loop(
     def run_eval(step: int) -> None:
         val = evaluate(model, eval_ids, preset.seq_len)
         result.evals.append((elapsed(), step, val))
-        writer.add_scalar("losses/val", val, step)
+        writer.add_scalar("eval/loss", val, step)
         if val < trainer["best_val"]:
             trainer["best_val"] = val
             ckpt.save_best(s.run_dir, model, step, val)
         prime = s.vocab.decode(s.val_ids[:1].tolist())
         text = sample(model, s.vocab, prime, SAMPLE_CHARS, temperature=0.8)
-        writer.add_text("samples/temperature_0.8", "```\n" + prime + text + "\n```", step)
+        writer.add_text("eval/sample_temperature_0.8", "```\n" + prime + text + "\n```", step)
         trainer["elapsed_s"] = elapsed()
         ckpt.save_latest(s.run_dir, model, s.optimizer, trainer)
         writer.flush()
@@ -245,9 +245,9 @@ def _loop(
                 loss_value = loss.item()
                 speed = session_chars / max(1e-9, time.perf_counter() - session_start)
                 bar.set_postfix(loss=f"{loss_value:.3f}", chars_s=f"{speed:,.0f}", refresh=False)
-                writer.add_scalar("losses/train", loss_value, step)
-                writer.add_scalar("charts/chars_per_second", speed, step)
-                writer.add_scalar("charts/learning_rate", s.optimizer.param_groups[0]["lr"], step)
+                writer.add_scalar("train/loss", loss_value, step)
+                writer.add_scalar("time/chars_per_second", speed, step)
+                writer.add_scalar("train/learning_rate", s.optimizer.param_groups[0]["lr"], step)
             if step % preset.eval_interval == 0 or (marks and elapsed() >= marks[0]):
                 marks = [mark for mark in marks if mark > elapsed()]
                 run_eval(step)
@@ -264,7 +264,7 @@ def _loop(
         if not result.evals or result.evals[-1][1] != step:
             run_eval(step)
         result.final_val = evaluate(model, s.val_ids, preset.seq_len)
-        writer.add_scalar("losses/val_full", result.final_val, step)
+        writer.add_scalar("eval/loss_full", result.final_val, step)
         ckpt.save_latest(s.run_dir, model, s.optimizer, trainer)
     writer.close()
     result.step, result.best_val = step, trainer["best_val"]

@@ -153,7 +153,7 @@ def train(
         model: The classifier, on the device of the data.
         train_set: `(N, 1, H, W)` uint8 images and `(N,)` int64 labels, on the device.
         test_set: The same for testing.
-        writer: A TensorBoard SummaryWriter (`loss/train` per step, `accuracy/test` per epoch).
+        writer: A TensorBoard SummaryWriter (`train/loss` per step, `eval/accuracy` per epoch).
         progress: Show a progress bar.
     """
     from tqdm import tqdm
@@ -174,11 +174,11 @@ def train(
             schedule.step()  # one-cycle: the learning rate changes every step
             step += 1
             if step % 10 == 0 or step == total_steps:
-                writer.add_scalar("loss/train", loss.item(), step)
+                writer.add_scalar("train/loss", loss.item(), step)
                 bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}")
             bar.update()
         correct = accuracy(model, *test_set)
-        writer.add_scalar("accuracy/test", correct / len(test_set[1]), step)
+        writer.add_scalar("eval/accuracy", correct / len(test_set[1]), step)
         if progress:
             bar.write(f"epoch {epoch}/{config.epochs}: test accuracy {correct / len(test_set[1]):.2%}")
     bar.close()

@@ -7,7 +7,7 @@
 
 The data is read and checked before torch is imported, so a bad file is refused at once. User mistakes end
 as one line on stderr and exit code 2. The run folder runs/digits/<network>/<run>/ holds the TensorBoard
-events (`loss/train`, `accuracy/test`), model.pt (weights and config), config.json and command.txt.
+events (`train/loss`, `eval/accuracy`), model.pt (weights and config), config.json and command.txt.
 """
 
 from __future__ import annotations
