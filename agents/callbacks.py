@@ -69,3 +69,40 @@ class HyperparamCallback(BaseCallback):
 
     def _on_step(self) -> bool:
         return True
+
+
+class BestPolicy(BaseCallback):
+    """Called by EvalCallback on each new best evaluation: keeps a copy of that policy, and stops training once
+    the evaluation reaches `solved_at` (as SB3's StopTrainingOnRewardThreshold does).
+
+    A run that ends unsolved then shows the best policy its evaluations found, not the last weights, which
+    can have collapsed (a DQN that reached 400 can end below a random agent).
+
+    Args:
+        solved_at: The return that counts as solved, or None to train the whole budget.
+    """
+
+    def __init__(self, solved_at: float | None) -> None:
+        super().__init__()
+        self.solved_at = solved_at
+        self.weights: dict[str, Any] | None = None
+        self.statistics: tuple[Any, Any, float] | None = None  # VecNormalize observation mean, var, count
+        self.step = 0
+
+    def _on_step(self) -> bool:
+        self.weights = {name: tensor.detach().clone() for name, tensor in self.model.policy.state_dict().items()}
+        rms = getattr(self.training_env, "obs_rms", None)
+        if rms is not None and not isinstance(rms, dict):
+            self.statistics = (rms.mean.copy(), rms.var.copy(), float(rms.count))
+        self.step = self.model.num_timesteps
+        best = self.parent.best_mean_reward
+        return self.solved_at is None or best < self.solved_at
+
+    def restore(self, env: Any) -> None:
+        """Put the kept policy (and the observation statistics it saw) back into the model and `env`."""
+        if self.weights is None:
+            return
+        self.model.policy.load_state_dict(self.weights)
+        rms = getattr(env, "obs_rms", None)
+        if self.statistics is not None and rms is not None:
+            rms.mean, rms.var, rms.count = self.statistics

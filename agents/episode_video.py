@@ -7,6 +7,7 @@ thing through moviepy); imageio writes the GIF here, so no moviepy is needed.
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import imageio.v2 as imageio
@@ -59,3 +60,40 @@ def log_episode_gif(log_dir: Path, frames: list[np.ndarray], fps: float, step: i
     writer = SummaryWriter(str(log_dir))
     writer.file_writer.add_summary(Summary(value=[Summary.Value(tag=tag, image=image)]), step)
     writer.close()
+
+
+def log_episode_in_background(controller: Controller, env_id: str, seed: int, log_dir: Path, step: int,
+                              on_cpu: bool) -> bool:
+    """Record one episode and write it as a GIF into TensorBoard, off the critical path when it is safe.
+
+    On POSIX, with the policy on the CPU and torch on one thread (small MLP policies: no CUDA context and no
+    OpenMP pool that a forked child could deadlock on), a detached grandchild process does the work while the
+    command goes on to show or evaluate the agent; it is never waited for, so it delays neither the window nor
+    the exit. Otherwise (CNN policies, GPUs) it runs here, before the function returns.
+
+    Returns:
+        True when the work went to the background.
+    """
+    import torch
+
+    if not (hasattr(os, "fork") and on_cpu and torch.get_num_threads() == 1):
+        _record_and_log(controller, env_id, seed, log_dir, step)
+        return False
+    child = os.fork()
+    if child:  # the parent: reap the short-lived child; the grandchild belongs to init from now on
+        os.waitpid(child, 0)
+        return True
+    try:
+        if os.fork() == 0:  # the grandchild does the work
+            os.setsid()
+            try:
+                _record_and_log(controller, env_id, seed, log_dir, step)
+            finally:
+                os._exit(0)
+    finally:
+        os._exit(0)  # the child (and a grandchild that failed): never run the parent's exit handlers
+
+
+def _record_and_log(controller: Controller, env_id: str, seed: int, log_dir: Path, step: int) -> None:
+    frames, _, fps = record_episode(controller, env_id, seed)
+    log_episode_gif(log_dir, frames, fps=fps, step=step)

@@ -302,13 +302,24 @@ def _train_and_record(spec: AgentSpec, record: RunRecord, run_dir: Path, device:
     record.status, record.timesteps, record.solved = "complete", result.timesteps, result.solved
     record.train_seconds, record.best_eval_return = round(result.seconds, 3), result.best_eval_return
     record.save(run_dir)
-    verdict = "solved" if result.solved else "not solved"
-    best = "-" if result.best_eval_return is None else f"{result.best_eval_return:.1f}"
-    say(f"Trained for {result.timesteps:,} steps in {result.seconds:.1f} s: {verdict} "
-        f"(best evaluation mean return {best}). Saved {result.model_path}")
+    say(_verdict(result, record))
     return PreparedAgent(spec, record.env_id, ModelController(result.model, spec.name, result.normalizer), run_dir,
                          result.model_path, result.normalizer, trained=True, train_seconds=result.seconds,
                          timesteps=result.timesteps, solved=result.solved)
+
+
+def _verdict(result: Any, record: RunRecord) -> str:
+    """What training reached, said plainly; an unsolved run says which policy it keeps and what to try."""
+    best = "-" if result.best_eval_return is None else f"{result.best_eval_return:.1f}"
+    done = f"Trained for {result.timesteps:,} steps in {result.seconds:.1f} s"
+    if result.solved or record.solved_at is None:
+        return f"{done}: {'solved' if result.solved else 'budget spent'} (best evaluation mean return {best}). " \
+               f"Saved {result.model_path}"
+    kept = f"kept the policy of its best evaluation ({best}, at step {result.best_step:,}), not the last weights" \
+        if result.best_step is not None else "kept the last weights"
+    return (f"{done}: NOT solved (the target is {record.solved_at:g}; best evaluation mean return {best}); {kept}. "
+            f"Saved {result.model_path}. To do better: a larger budget (--timesteps {2 * result.timesteps}), "
+            f"or another seed (--seed {record.seed + 1}).")
 
 
 def _mark(record: RunRecord, run_dir: Path, status: str, timesteps: int | None = None) -> None:
@@ -323,14 +334,16 @@ def _mark(record: RunRecord, run_dir: Path, status: str, timesteps: int | None =
 
 
 def _log_final_episode(result: Any, env_id: str, name: str, run_dir: Path, seed: int) -> None:
-    """Put one evaluation episode into the run's TensorBoard as an animated image."""
-    from agents.episode_video import log_episode_gif, record_episode
+    """Put one evaluation episode into the run's TensorBoard as an animated image (in the background when it
+    can be: it is for watching later, not needed before the first frame)."""
+    from agents.episode_video import log_episode_in_background
 
     event_dirs = sorted(run_dir.glob("tensorboard_*"))
     if not event_dirs:
         return
-    frames, _, fps = record_episode(ModelController(result.model, name, result.normalizer), env_id, seed + 40_000)
-    log_episode_gif(event_dirs[-1], frames, fps=fps, step=result.timesteps)
+    controller = ModelController(result.model, name, result.normalizer)
+    log_episode_in_background(controller, env_id, seed + 40_000, event_dirs[-1], result.timesteps,
+                              on_cpu=result.model.device.type == "cpu")
 
 
 def _versions() -> dict[str, str]:

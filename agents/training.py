@@ -12,10 +12,10 @@ from typing import Any
 
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import EvalCallback, StopTrainingOnRewardThreshold
+from stable_baselines3.common.callbacks import EvalCallback
 from stable_baselines3.common.vec_env import VecEnv, VecTransposeImage
 
-from agents.callbacks import HyperparamCallback, ProgressCallback
+from agents.callbacks import BestPolicy, HyperparamCallback, ProgressCallback
 from agents.models import build_model, save_model
 from agents.normalization import ObservationNormalizer
 from agents.registry import AgentSpec
@@ -79,6 +79,7 @@ class TrainingResult:
     seconds: float
     solved: bool
     best_eval_return: float | None
+    best_step: int | None = None  # unsolved runs keep the policy of their best evaluation, taken at this step
 
 
 def normalize_settings(hyperparams: dict[str, Any]) -> dict[str, Any] | None:
@@ -128,8 +129,8 @@ def train(
     if resume_state is not None:
         restore_checkpoint(model, env, resume_state, run_dir)
 
-    stop = StopTrainingOnRewardThreshold(solved_at, verbose=0) if solved_at is not None else None
-    evaluation = EvalCallback(eval_env, callback_on_new_best=stop, n_eval_episodes=eval_episodes,
+    keeper = BestPolicy(solved_at)
+    evaluation = EvalCallback(eval_env, callback_on_new_best=keeper, n_eval_episodes=eval_episodes,
                               eval_freq=max(hyperparams["eval_every"] // hyperparams["n_envs"], 1),
                               deterministic=True, verbose=0, warn=False)
     callbacks = [HyperparamCallback(hyperparams), evaluation]
@@ -153,16 +154,20 @@ def train(
         env.close()
         eval_env.close()
 
+    best = evaluation.best_mean_reward
+    solved = solved_at is not None and best >= solved_at
+    save_checkpoint(run_dir, model, env, include_replay=False)  # the last weights: --resume continues from them
+    if not solved and keeper.step < model.num_timesteps:
+        keeper.restore(env)  # unsolved: keep the best policy the evaluations found, not the last weights
     normalizer = ObservationNormalizer.from_vec_env(env)
     model_path = save_model(run_dir, model, normalizer)
-    save_checkpoint(run_dir, model, env, include_replay=False)
-    best = evaluation.best_mean_reward
     return TrainingResult(
         model=model,
         normalizer=normalizer,
         model_path=model_path,
         timesteps=model.num_timesteps,
         seconds=time.perf_counter() - start,
-        solved=solved_at is not None and best >= solved_at,
+        solved=solved,
         best_eval_return=None if best == float("-inf") else float(best),
+        best_step=keeper.step if keeper.weights is not None and not solved else None,
     )

@@ -80,6 +80,19 @@ def test_headless_falls_back_to_video(trained):
     assert frames == int(summary["returns"][0]) + 1  # the reset frame plus one per step
 
 
+def _episode_image(event_dir: Path, timeout: float = 60) -> list:
+    """The `eval/episode` image events, once the background process has written them."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        events = EventAccumulator(str(event_dir), size_guidance={"images": 0})
+        events.Reload()
+        if "eval/episode" in events.Tags()["images"] or time.monotonic() > deadline:
+            return events.Images("eval/episode")
+        time.sleep(0.5)
+
+
 @pytest.mark.slow
 def test_tensorboard_holds_training_curves_eval_and_hparams(trained):
     _, summary, _ = trained
@@ -93,7 +106,7 @@ def test_tensorboard_holds_training_curves_eval_and_hparams(trained):
         assert tag in scalars, (tag, sorted(scalars))
     eval_returns = [event.value for event in events.Scalars("eval/mean_reward")]
     assert max(eval_returns) >= 475
-    episode = events.Images("eval/episode")
+    episode = _episode_image(event_dirs[0])  # written by a background process after training
     assert len(episode) == 1 and episode[0].step == summary["timesteps"]
     import io
 

@@ -40,7 +40,8 @@ HOSTILE_TEXTS = ["[]", "{}", "[1e9]", "{foo: 1}", "null", "true", "lin_5", "lin_
 def hostile_values() -> st.SearchStrategy[str]:
     """`--hp` value texts: huge, negative and odd numbers, wrong types, nested collections, plausible values."""
     numbers = st.one_of(st.integers(-2**70, 2**70), st.integers(-3, 300),
-                        st.floats(allow_nan=True, allow_infinity=True), st.floats(0, 1))
+                        st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=False),
+                        st.floats(0, 1, allow_subnormal=False))
     collections = st.recursive(st.one_of(st.integers(-10, 10**6), st.text(max_size=4)),
                                lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
                                    st.text(max_size=4), inner, max_size=2), max_leaves=6)
@@ -111,7 +112,8 @@ def normalized_run(tmp_path_factory) -> Path:
 
 DEEP = "<50,000 nested lists>"
 json_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-2**80, 2**80), st.floats(), st.text(max_size=8)),
+    st.one_of(st.none(), st.booleans(), st.integers(-2**80, 2**80), st.floats(allow_subnormal=False),
+              st.text(max_size=8)),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
     max_leaves=10)
 
