@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import EvalCallback
+from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
 from stable_baselines3.common.vec_env import VecEnv, VecTransposeImage
 
 from agents.callbacks import BestPolicy, HyperparamCallback, ProgressCallback
@@ -125,19 +125,12 @@ def train(
     start = time.perf_counter()
     seed_everything(seed)
     env, eval_env, model = build_training(spec, env_id, hyperparams, seed, device, str(run_dir), env_timeout)
-    eval_episodes = hyperparams["eval_episodes"]
     if resume_state is not None:
         restore_checkpoint(model, env, resume_state, run_dir)
 
     keeper = BestPolicy(solved_at)
-    evaluation = EvalCallback(eval_env, callback_on_new_best=keeper, n_eval_episodes=eval_episodes,
-                              eval_freq=max(hyperparams["eval_every"] // hyperparams["n_envs"], 1),
-                              deterministic=True, verbose=0, warn=False)
-    callbacks = [HyperparamCallback(hyperparams), evaluation]
-    if checkpoint_every > 0:
-        callbacks.append(PeriodicCheckpoint(run_dir, checkpoint_every))
-    if progress:
-        callbacks.append(ProgressCallback(hyperparams["n_timesteps"], f"{spec.name} on {env_id}"))
+    evaluation, callbacks = _callbacks(spec, env_id, hyperparams, eval_env, keeper, run_dir, checkpoint_every,
+                                       progress)
     remaining = max(hyperparams["n_timesteps"] - model.num_timesteps, 0)
     try:
         with sigterm_as_interrupt():
@@ -154,17 +147,35 @@ def train(
         env.close()
         eval_env.close()
 
-    best = evaluation.best_mean_reward
+    return _finish(model, env, evaluation.best_mean_reward, keeper, solved_at, run_dir, start)
+
+
+def _callbacks(spec: AgentSpec, env_id: str, hyperparams: dict[str, Any], eval_env: VecEnv, keeper: BestPolicy,
+               run_dir: Path, checkpoint_every: float, progress: bool) -> tuple[EvalCallback, list[BaseCallback]]:
+    """The evaluation (stop when solved, keep the best policy), hyperparameters, checkpoints and progress bar."""
+    evaluation = EvalCallback(eval_env, callback_on_new_best=keeper, n_eval_episodes=hyperparams["eval_episodes"],
+                              eval_freq=max(hyperparams["eval_every"] // hyperparams["n_envs"], 1),
+                              deterministic=True, verbose=0, warn=False)
+    callbacks: list[BaseCallback] = [HyperparamCallback(hyperparams), evaluation]
+    if checkpoint_every > 0:
+        callbacks.append(PeriodicCheckpoint(run_dir, checkpoint_every))
+    if progress:
+        callbacks.append(ProgressCallback(hyperparams["n_timesteps"], f"{spec.name} on {env_id}"))
+    return evaluation, callbacks
+
+
+def _finish(model: BaseAlgorithm, env: VecEnv, best: float, keeper: BestPolicy, solved_at: float | None,
+            run_dir: Path, start: float) -> TrainingResult:
+    """Checkpoint the last weights, then save the policy to show: the last, or the best one when unsolved."""
     solved = solved_at is not None and best >= solved_at
     save_checkpoint(run_dir, model, env, include_replay=False)  # the last weights: --resume continues from them
     if not solved and keeper.step < model.num_timesteps:
         keeper.restore(env)  # unsolved: keep the best policy the evaluations found, not the last weights
     normalizer = ObservationNormalizer.from_vec_env(env)
-    model_path = save_model(run_dir, model, normalizer)
     return TrainingResult(
         model=model,
         normalizer=normalizer,
-        model_path=model_path,
+        model_path=save_model(run_dir, model, normalizer),
         timesteps=model.num_timesteps,
         seconds=time.perf_counter() - start,
         solved=solved,

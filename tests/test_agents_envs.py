@@ -30,6 +30,7 @@ def _pairs() -> list[tuple[str, str]]:
     return pairs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("agent", "env_name"), _pairs())
 def test_agent_trains_and_plays_on_env(tmp_path, agent, env_name):
     options = SessionOptions(agent=agent, env=env_name, seed=1, timesteps=256, runs_dir=tmp_path,
@@ -64,6 +65,7 @@ def _train_once(tmp_path, seed: int) -> tuple[list[np.ndarray], list[float]]:
     return weights, returns
 
 
+@pytest.mark.slow
 def test_same_seed_same_training_and_returns(tmp_path):
     first_weights, first_returns = _train_once(tmp_path / "a", seed=7)
     second_weights, second_returns = _train_once(tmp_path / "b", seed=7)

@@ -12,6 +12,7 @@ from tests.conftest import assert_user_error, last_json, run_cli
 FAST = ["--render", "none", "--episodes", "1", "--no-progress"]
 
 
+@pytest.mark.slow
 def test_unknown_env_suggests_the_catalog_name(runs_dir):
     assert_user_error(run_cli("--env", "CartPol", *FAST, "--runs-dir", str(runs_dir)),
                       "unknown environment 'CartPol'", "Did you mean CartPole?")
@@ -22,6 +23,7 @@ def test_unknown_agent_suggests(runs_dir):
                       "unknown agent 'ppp'", "Did you mean ppo?")
 
 
+@pytest.mark.slow
 def test_agent_that_does_not_fit_names_those_that_do(runs_dir):
     line = assert_user_error(run_cli("--agent", "dqn", "--env", "Pendulum", *FAST, "--runs-dir", str(runs_dir)),
                              "dqn cannot act in Pendulum-v1")
@@ -37,6 +39,7 @@ def test_agent_that_does_not_fit_names_those_that_do(runs_dir):
     ("no_equals_sign", ("is not key=value",)),
     ("n_envs=0", ("n_envs=0 is out of range", "from 1 to")),
 ])
+@pytest.mark.slow
 def test_bad_hyperparameters(runs_dir, pair, fragments):
     assert_user_error(run_cli("--hp", pair, *FAST, "--runs-dir", str(runs_dir)), *fragments)
     assert not runs_dir.exists() or not any(runs_dir.rglob("model.pt"))
@@ -50,6 +53,7 @@ def test_bad_numbers_and_choices(runs_dir):
     assert_user_error(run_cli("--device", "tpu", *FAST, "--runs-dir", str(runs_dir)), "--device 'tpu'")
 
 
+@pytest.mark.slow
 def test_cuda_without_a_gpu_is_refused(runs_dir):
     import torch
 
@@ -58,6 +62,7 @@ def test_cuda_without_a_gpu_is_refused(runs_dir):
     assert_user_error(run_cli("--device", "cuda", *FAST, "--runs-dir", str(runs_dir)), "no CUDA GPU")
 
 
+@pytest.mark.slow
 def test_missing_and_unreadable_load_files(tmp_path):
     assert_user_error(run_cli("--load", str(tmp_path / "nope.pt"), *FAST), "no model file there")
     junk = tmp_path / "junk.zip"
@@ -90,6 +95,7 @@ def _copy_run(saved_run: dict, tmp_path: Path) -> Path:
     ("no_config", "config file"),
     ("other_weights", "does not fit the agent"),
 ])
+@pytest.mark.slow
 def test_damaged_model_files_are_refused(saved_run, tmp_path, damage, fragment):
     import json
 
@@ -113,6 +119,7 @@ def test_damaged_model_files_are_refused(saved_run, tmp_path, damage, fragment):
     assert_user_error(run_cli("--load", str(run), *FAST), fragment)
 
 
+@pytest.mark.slow
 def test_malicious_pickle_is_refused_and_runs_nothing(tmp_path):
     """A stable-baselines3 .zip whose pickled data creates a file when unpickled."""
     import base64
@@ -143,6 +150,7 @@ def _digest(folder: Path) -> dict[str, str]:
             for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
+@pytest.mark.slow
 def test_model_from_another_env_is_refused_and_nothing_saved_changes(runs_dir):
     trained = last_json(run_cli("--agent", "ppo", "--env", "CartPole", "--timesteps", "1024", "--hp", "n_steps=32",
                                 *FAST, "--runs-dir", str(runs_dir), "--json"))
@@ -165,6 +173,7 @@ def test_model_from_another_env_is_refused_and_nothing_saved_changes(runs_dir):
     assert _digest(runs_dir) == before
 
 
+@pytest.mark.slow
 def test_human_agent_without_a_display_is_refused(runs_dir):
     from tests.conftest import headless_env
 

@@ -34,11 +34,13 @@ def free_port() -> int:
     (["tune", "--agent", "sac", "--env", "CartPole"], ["sac cannot act in CartPole-v1"]),
     (["seeds", "--env", "CartPol"], ["CartPol"]),
 ])
+@pytest.mark.slow
 def test_bad_options(arguments: list[str], fragments: list[str], runs_dir: Path) -> None:
     assert_user_error(run_cli(*arguments, "--runs-dir", str(runs_dir)), *fragments)
     assert not runs_dir.exists() or not any(runs_dir.rglob("experiment.json"))
 
 
+@pytest.mark.slow
 def test_unknown_hyperparameter_in_search_space(tmp_path: Path, runs_dir: Path) -> None:
     space = tmp_path / "space.yml"
     space.write_text("default:\n  learning_rate: {loguniform: [1.0e-4, 1.0e-3]}\n  n_step: {choice: [64, 128]}\n")
@@ -46,6 +48,7 @@ def test_unknown_hyperparameter_in_search_space(tmp_path: Path, runs_dir: Path) 
     assert_user_error(completed, "unknown hyperparameter 'n_step'", "Did you mean n_steps?", str(space))
 
 
+@pytest.mark.slow
 def test_unreachable_address_fails_fast(runs_dir: Path) -> None:
     port = free_port()
     start = time.perf_counter()

@@ -283,6 +283,7 @@ def test_an_incompatible_observation_space_is_refused(runs_dir):
         prepare(options, say=quiet)
 
 
+@pytest.mark.slow
 def test_cli_errors_are_one_line(runs_dir):
     assert_user_error(run_cli("--agent", "ppo-lstm", "--env", "CueCorridor", "--runs-dir", str(runs_dir),
                               "--hp", "policy_kwargs.lstm_hidden_size=0", "--render", "none"),

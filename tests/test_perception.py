@@ -27,6 +27,7 @@ def _train(tmp_path, agent: str, env_id: str, hp: list[str], timesteps: int = 32
     return prepare(options, say=lambda message: None)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("env_id", PIXEL_WORLDS)
 @pytest.mark.parametrize("network", PERCEPTIONS.names())
 def test_every_network_trains_on_every_kind_of_pixel_world(tmp_path, network, env_id):
@@ -84,6 +85,7 @@ def _readme_example() -> str:
     return block.group(1)
 
 
+@pytest.mark.slow
 def test_the_readme_perception_example_trains_and_reloads(tmp_path):
     code = _readme_example()
     assert len(code.strip().splitlines()) <= 20
@@ -132,6 +134,7 @@ NotAModule = 42
     ("impalla", ("unknown", "Did you mean impala?")),
     ("nature", ("at least 36x36", "--perception minatar")),
 ])
+@pytest.mark.slow
 def test_a_network_that_does_not_fit_is_refused_before_training(tmp_path, perception, fragments):
     (tmp_path / "nets.py").write_text(BROKEN_NETS, encoding="utf-8")
     (tmp_path / "broken.py").write_text("import no_such_module_anywhere\n", encoding="utf-8")
@@ -142,6 +145,7 @@ def test_a_network_that_does_not_fit_is_refused_before_training(tmp_path, percep
     assert not runs.exists()  # refused before any run folder was made
 
 
+@pytest.mark.slow
 def test_images_for_an_mlp_policy_are_refused(tmp_path):
     completed = run_cli("--agent", "ppo", "--env", "CarRacing-v3", "--render", "none",
                         "--runs-dir", str(tmp_path / "runs"))

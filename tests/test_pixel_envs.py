@@ -20,6 +20,7 @@ PIXEL_KINDS = ("atari", "minatar", "pixels")
 PIXEL_ENVS = [entry.env_id for _, entry in CATALOG.items() if entry.kind in PIXEL_KINDS]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("env_id", PIXEL_ENVS)
 def test_every_pixel_env_passes_the_env_checkers(env_id):
     env = make_env(env_id)

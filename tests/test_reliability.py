@@ -101,6 +101,7 @@ def test_sigkill_at_random_moments_always_leaves_a_loadable_checkpoint(tmp_path)
     ("faulty/InfReward-v0", "returned a NaN or infinite reward"),
     ("faulty/Hang-v0", "hung: one step took over 1 s"),
 ])
+@pytest.mark.slow
 def test_broken_env_stops_training_with_a_clear_message_and_a_checkpoint(tmp_path, env_name, fragment):
     runs = tmp_path / "runs"
     completed = run_cli("--agent", "ppo", "--env", f"tests.faulty_envs:{env_name}", "--render", "none",
@@ -112,6 +113,7 @@ def test_broken_env_stops_training_with_a_clear_message_and_a_checkpoint(tmp_pat
     assert json.loads((run_dir / "config.json").read_text())["status"] == "failed"
 
 
+@pytest.mark.slow
 def test_evaluation_checks_for_nan_by_default(tmp_path):
     completed = run_cli("--agent", "random", "--env", "tests.faulty_envs:faulty/EarlyNaN-v0", "--render", "none",
                         "--episodes", "40", "--runs-dir", str(tmp_path))
@@ -131,12 +133,14 @@ def test_a_full_disk_is_refused_at_start(monkeypatch, tmp_path):
         ensure_writable_dir(tmp_path / "runs")
 
 
+@pytest.mark.slow
 def test_resume_without_an_interrupted_run_is_refused(tmp_path):
     assert_user_error(run_cli("--resume", "--runs-dir", str(tmp_path), "--render", "none"),
                       "no interrupted ppo run on CartPole-v1")
     assert_user_error(run_cli("--resume", str(tmp_path / "nope"), "--render", "none"), "no such run folder")
 
 
+@pytest.mark.slow
 def test_resume_refuses_changed_hyperparameters(tmp_path):
     runs = tmp_path / "runs"
     trained = last_json(run_cli("--agent", "ppo", "--env", "CartPole", "--timesteps", "512", "--hp", "n_steps=32",

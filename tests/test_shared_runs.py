@@ -61,6 +61,7 @@ def resume(folder: Path, *extra: str, cwd: Path | None = None) -> Any:
 
 # --- fields that name code ---------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("open_with", ["folder", "model.pt", "resume"])
 def test_a_perception_plugin_in_the_folder_is_never_imported(saved_run, tmp_path, open_with):
     marker = tmp_path / "marker"
@@ -74,6 +75,7 @@ def test_a_perception_plugin_in_the_folder_is_never_imported(saved_run, tmp_path
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_a_plugin_module_on_the_path_is_never_imported(saved_run, tmp_path):
     marker = tmp_path / "marker"
     write_payload_module(tmp_path / "evilpkg", marker, name="nets")
@@ -83,6 +85,7 @@ def test_a_plugin_module_on_the_path_is_never_imported(saved_run, tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_trust_code_imports_the_file_the_user_names_and_only_then(saved_run, tmp_path):
     """The gate is what stops the payload: with --trust-code the named file is imported (from where the user says)."""
     marker, own_copy_marker = tmp_path / "marker", tmp_path / "own-copy-marker"
@@ -97,6 +100,7 @@ def test_trust_code_imports_the_file_the_user_names_and_only_then(saved_run, tmp
     assert own_copy_marker.exists() and not marker.exists()  # the user's copy, never the folder's file
 
 
+@pytest.mark.slow
 def test_an_env_id_that_names_a_module_is_never_imported(saved_run, tmp_path):
     marker = tmp_path / "marker"
     (tmp_path / "evilenv.py").write_text(payload_source(marker))
@@ -114,6 +118,7 @@ class _Payload:
         return (exec, (payload_source(self.marker),))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("file", ["model.pt", "checkpoint.pt"])
 def test_pickled_payloads_in_weight_files_never_run(saved_run, tmp_path, file):
     marker = tmp_path / "marker"
@@ -124,6 +129,7 @@ def test_pickled_payloads_in_weight_files_never_run(saved_run, tmp_path, file):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_received_hyperparameters_that_name_classes_are_refused(saved_run, tmp_path):
     folder = received(saved_run, tmp_path, hyperparams__rollout_buffer_class="os.system")
     assert_refused_in_one_line(load(folder), "rollout_buffer_class", "name classes")
@@ -160,6 +166,7 @@ CRAFTED = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("changes", "fragment"), CRAFTED, ids=[str(list(c)[0]) for c, _ in CRAFTED])
 def test_crafted_config_fields_are_refused_in_one_line_within_memory(saved_run, tmp_path, changes, fragment):
     folder = received(saved_run, tmp_path, **changes)
@@ -168,6 +175,7 @@ def test_crafted_config_fields_are_refused_in_one_line_within_memory(saved_run, 
     assert run.peak_rss_mb < MEMORY_BOUND_MB, run.peak_rss_mb
 
 
+@pytest.mark.slow
 def test_deeply_nested_and_oversized_config_files_are_refused(saved_run, tmp_path):
     folder = received(saved_run, tmp_path)
     (folder / "config.json").write_text("[" * 100_000 + "]" * 100_000)
@@ -187,12 +195,14 @@ def test_deeply_nested_and_oversized_config_files_are_refused(saved_run, tmp_pat
     ({"mean": [0.0] * 4, "var": [1.0] * 4, "count": 1, "clip_obs": 10}, "'epsilon'"),
     ([1, 2], "JSON object"),
 ])
+@pytest.mark.slow
 def test_a_wrong_normalization_file_is_refused(saved_run, tmp_path, normalization, fragment):
     folder = received(saved_run, tmp_path)
     (folder / "normalization.json").write_text(json.dumps(normalization))
     assert_refused_in_one_line(load(folder), "normalization.json", fragment)
 
 
+@pytest.mark.slow
 def test_a_checkpoint_with_wrong_counters_or_shapes_is_refused(saved_run, tmp_path):
     import torch
 
@@ -226,6 +236,7 @@ def test_two_viewers_in_the_same_second_write_two_videos(saved_run, tmp_path):
     assert first != second and first.exists() and second.exists()
 
 
+@pytest.mark.slow
 def test_a_run_being_trained_cannot_be_resumed_twice(saved_run, tmp_path):
     folder = received(saved_run, tmp_path, status="interrupted")
     with open(folder / ".lock", "w") as handle:  # another process training this run holds its lock
@@ -234,6 +245,7 @@ def test_a_run_being_trained_cannot_be_resumed_twice(saved_run, tmp_path):
     assert json.loads((folder / "config.json").read_text())["status"] == "interrupted"
 
 
+@pytest.mark.slow
 def test_a_run_left_as_training_by_a_dead_process_counts_as_interrupted(saved_run, tmp_path):
     runs = tmp_path / "runs"
     folder = runs / "CartPole-v1" / "ppo" / "20990101-000000-s0"
@@ -248,6 +260,7 @@ def test_a_run_left_as_training_by_a_dead_process_counts_as_interrupted(saved_ru
     assert json.loads((folder / "config.json").read_text())["status"] == "complete"
 
 
+@pytest.mark.slow
 def test_a_full_disk_while_training_marks_the_run_failed_and_keeps_it_resumable(tmp_path):
     """RLIMIT_FSIZE makes every write past 64 KiB fail as a full disk would (EFBIG instead of ENOSPC)."""
     import resource

@@ -214,6 +214,7 @@ def _assert_user_error(proc: subprocess.CompletedProcess, fragment: str) -> None
     assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [(b"", "empty"), (bytes(range(256)), "binary"), (b"\xff\xfe bad", "not UTF-8"), (b"short text", "too short")],
@@ -223,6 +224,7 @@ def test_cli_bad_corpus(tmp_path, content, fragment):
     _assert_user_error(_cli("train", "--corpus", "corpus.txt", "--steps", "2", cwd=tmp_path), fragment)
 
 
+@pytest.mark.slow
 def test_cli_sample_bad_inputs(trained, tmp_path):
     runs, result = trained
     run = str(result.run_dir)
@@ -236,6 +238,7 @@ def test_cli_sample_bad_inputs(trained, tmp_path):
     assert ok.stdout.count("----- temperature") == 2 and "the quick brown fox" in ok.stdout
 
 
+@pytest.mark.slow
 def test_cli_broken_checkpoints(trained, tmp_path):
     import shutil
 
@@ -252,6 +255,7 @@ def test_cli_broken_checkpoints(trained, tmp_path):
     _assert_user_error(_cli("sample", "--run", str(mismatch), cwd=tmp_path), "does not match")
 
 
+@pytest.mark.slow
 def test_cli_train_resume_and_ctrl_c(tmp_path):
     (tmp_path / "corpus.txt").write_text(SENTENCE * 400, encoding="utf-8")
     args = ["train", "--corpus", "corpus.txt", "--hidden", "32", "--layers", "1", "--no-progress"]

@@ -177,6 +177,7 @@ CRAFTED: dict[str, tuple[Callable[[Path], None], str]] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(CRAFTED))
 def test_crafted_sizes_are_refused_in_one_line_within_bounded_memory(case, run_dir, normal_rss_mb, tmp_path):
     craft, fragment = CRAFTED[case]
@@ -210,6 +211,7 @@ def test_pickle_payloads_never_run(how, run_dir, tmp_path, capsys):
     assert not marker.exists(), f"the payload ran ({how})"
 
 
+@pytest.mark.slow
 def test_a_payload_never_runs_in_a_fresh_command_line_process(run_dir, normal_rss_mb, tmp_path):
     marker = tmp_path / "marker.txt"
     argv = _plant_payload("exec in best.pt", copy_run(run_dir, tmp_path), marker)

@@ -7,12 +7,14 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pygame
+import pytest
 
 import envs  # noqa: F401  (registers the games)
 from tests.conftest import assert_user_error, headless_env, last_json, run_cli
 from viewer.opponents import KeyboardOpponent, SelfOpponent, set_opponent
 
 
+@pytest.mark.slow
 def test_agent_against_itself_records_a_video(tmp_path):
     summary = last_json(run_cli("--agent", "random", "--env", "Pong", "--versus", "self", "--render", "video",
                                 "--episodes", "1", "--runs-dir", str(tmp_path), "--json"))
@@ -20,6 +22,7 @@ def test_agent_against_itself_records_a_video(tmp_path):
     assert Path(summary["video"]).stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_versus_needs_a_two_player_game_and_a_window(tmp_path):
     assert_user_error(run_cli("--agent", "random", "--env", "CartPole", "--versus", "self", "--render", "video",
                               "--runs-dir", str(tmp_path)), "needs a two-player game")
@@ -28,6 +31,7 @@ def test_versus_needs_a_two_player_game_and_a_window(tmp_path):
     assert_user_error(run_cli("--env", "Pong", "--versus", "self", "--render", "none"), "drop --render none")
 
 
+@pytest.mark.slow
 def test_obs_pixels_picks_the_pixel_variant(tmp_path):
     summary = last_json(run_cli("--agent", "random", "--env", "snake", "--obs", "pixels", "--render", "none",
                                 "--episodes", "2", "--runs-dir", str(tmp_path), "--json"))

@@ -168,6 +168,7 @@ def test_unreachable_mirror_is_one_line(tmp_path: Path) -> None:
     assert_user_error(run_digits(env=env), "cannot download", "--data FOLDER")
 
 
+@pytest.mark.slow
 def test_learns_an_easy_task_and_saves_the_run(tmp_path: Path) -> None:
     folder = write_set(tmp_path / "mnist")
     completed = run_digits("--data", str(folder), "--network", "minatar", "--epochs", "3", "--batch-size", "32",
@@ -195,6 +196,7 @@ class TinyNet(nn.Module):
 """
 
 
+@pytest.mark.slow
 def test_plugged_in_network_and_nature_upsampling(tmp_path: Path) -> None:
     (tmp_path / "my_nets.py").write_text(PLUGIN)
     folder = write_set(tmp_path / "mnist", train=300, test=100)
@@ -225,6 +227,7 @@ def test_random_shift_moves_each_image_within_bounds() -> None:
     assert fitting_size("nature", 28, 28) == 84 and fitting_size("impala", 28, 28) == 28
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not MNIST.is_dir(), reason=f"{MNIST} is missing (the shared MNIST t10k copy)")
 def test_real_mnist_holdout(tmp_path: Path) -> None:
     completed = run_digits("--data", str(MNIST), "--holdout", "--train-limit", "3000", "--test-limit", "500",
