@@ -86,12 +86,21 @@ def log_episode_in_background(controller: Controller, env_id: str, seed: int, lo
     try:
         if os.fork() == 0:  # the grandchild does the work
             os.setsid()
+            _detach_standard_streams()  # so a pipe reading the command's output ends when the command does
             try:
                 _record_and_log(controller, env_id, seed, log_dir, step)
             finally:
                 os._exit(0)
     finally:
         os._exit(0)  # the child (and a grandchild that failed): never run the parent's exit handlers
+
+
+def _detach_standard_streams() -> None:
+    """Point stdin, stdout and stderr at /dev/null."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for stream in (0, 1, 2):
+        os.dup2(null, stream)
+    os.close(null)
 
 
 def _record_and_log(controller: Controller, env_id: str, seed: int, log_dir: Path, step: int) -> None:
