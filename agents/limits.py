@@ -7,7 +7,6 @@ env's spaces), so nonsense is refused with one line before anything is allocated
 
 from __future__ import annotations
 
-import math
 import os
 from typing import Any
 
@@ -16,6 +15,7 @@ import numpy as np
 
 from core.errors import PlaygroundError
 from core.registry import did_you_mean
+from core.schema import is_finite_number
 
 # Numeric hyperparameters: (lowest, highest) allowed. A test checks that every numeric argument of every
 # agent's algorithm has an entry, so a new stable-baselines3 argument cannot slip through unchecked.
@@ -58,7 +58,7 @@ def check_number(key: str, value: Any, origin: str) -> None:
     low, high = RANGES[key]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return  # the type check (agents.presets) owns that message
-    if not math.isfinite(value) or not low <= value <= high:
+    if not is_finite_number(value) or not low <= value <= high:
         raise PlaygroundError(f"{origin} {key}={value!r} is out of range: it must lie from {_range_text(low, high)}.")
 
 
@@ -165,8 +165,7 @@ def _check_int(value: Any, low: int, high: int, where: str) -> None:
 
 
 def _check_float(value: Any, low: float, high: float, where: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not low <= value <= high:
+    if not is_finite_number(value) or not low <= value <= high:
         raise PlaygroundError(f"{where}: expected a number from {low:g} to {high:g}.")
 
 

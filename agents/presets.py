@@ -15,6 +15,7 @@ import yaml
 from agents.limits import check_policy_kwargs, check_sizes, check_value
 from core.errors import PlaygroundError
 from core.registry import did_you_mean
+from core.schema import is_finite_number
 
 PRESET_DIR = Path(__file__).with_name("presets")
 
@@ -119,6 +120,8 @@ def _check_type(key: str, value: Any, accepted: tuple[type, ...], origin: str) -
     if value is None:
         return value
     if float in accepted and isinstance(value, int) and not isinstance(value, bool):
+        if not is_finite_number(value):
+            raise PlaygroundError(f"{origin} {key}: the number is too large for a float.")
         return float(value)
     if isinstance(value, bool) and bool not in accepted:
         ok = False

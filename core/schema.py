@@ -33,7 +33,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else f"{text[:57]}..."
 
 
-def _is_finite_number(value: Any) -> bool:
+def is_finite_number(value: Any) -> bool:
     """An int or float a float can hold (a JSON integer of 309+ digits cannot), not a boolean."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
@@ -86,7 +86,7 @@ class Fields:
         if not self._present(key, default, expected):
             return default
         value = self.data[key]
-        if not _is_finite_number(value) or not low <= value <= high:
+        if not is_finite_number(value) or not low <= value <= high:
             raise self.fail(key, expected, value)
         return float(value)
 
@@ -126,6 +126,6 @@ class Fields:
         value = self.data[key]
         if not isinstance(value, list) or len(value) > max_length or (length is not None and len(value) != length):
             raise self.fail(key, expected, value)
-        if not all(_is_finite_number(item) for item in value):
+        if not all(is_finite_number(item) for item in value):
             raise self.fail(key, expected, value)
         return [float(item) for item in value]

@@ -39,7 +39,7 @@ HOSTILE_TEXTS = ["[]", "{}", "[1e9]", "{foo: 1}", "null", "true", "lin_5", "lin_
 
 def hostile_values() -> st.SearchStrategy[str]:
     """`--hp` value texts: huge, negative and odd numbers, wrong types, nested collections, plausible values."""
-    numbers = st.one_of(st.integers(-2**70, 2**70), st.integers(-3, 300),
+    numbers = st.one_of(st.integers(-2**70, 2**70), st.integers(-3, 300), st.just(10**400),
                         st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=False),
                         st.floats(0, 1, allow_subnormal=False))
     collections = st.recursive(st.one_of(st.integers(-10, 10**6), st.text(max_size=4)),

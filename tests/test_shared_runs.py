@@ -228,7 +228,7 @@ def test_record_never_replaces_a_file(saved_run, tmp_path):
     assert existing.read_bytes() == b"my holiday video"
 
 
-def test_two_viewers_in_the_same_second_write_two_videos(saved_run, tmp_path):
+def test_video_names_claimed_in_the_same_second_never_collide(tmp_path):
     from core.files import new_file
 
     first = new_file(tmp_path / "videos" / "play-1.mp4")
