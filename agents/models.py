@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import operator
 import warnings
 import zipfile
 from pathlib import Path
@@ -33,6 +34,7 @@ from core.checkpoint import load_state, save_state
 from core.errors import PlaygroundError
 from core.files import read_json, write_json
 from core.nets import ACTIVATIONS
+from core.optimizers import make_eager
 from core.spaces import is_image_space
 from envs.factory import make_vector_env
 
@@ -148,7 +150,7 @@ def build_model(
     """
     algorithm_class = spec.algorithm_class()
     try:
-        return algorithm_class(
+        model = algorithm_class(
             hyperparams.get("policy", "MlpPolicy"),
             env,
             seed=seed,
@@ -159,6 +161,11 @@ def build_model(
         )
     except (ValueError, TypeError, AssertionError) as error:
         raise PlaygroundError(f"{spec.name} cannot be built with these settings: {error}") from None
+    for name in model._get_torch_save_params()[0]:  # every optimizer SB3 saves: policy, actor, critic, ent_coef
+        optimizer = operator.attrgetter(name)(model)
+        if isinstance(optimizer, torch.optim.Optimizer):
+            make_eager(optimizer)
+    return model
 
 
 

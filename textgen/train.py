@@ -13,6 +13,7 @@ import torch
 
 from core.errors import PlaygroundError
 from core.nets import flush_denormals
+from core.optimizers import eager
 from textgen import checkpoint as ckpt
 from textgen import resume
 from textgen.corpus import read_corpus, resolve_corpus, split_corpus
@@ -60,7 +61,7 @@ def make_optimizer(model: CharLSTM, preset: TrainPreset) -> torch.optim.Optimize
     decay = [p for p in model.parameters() if p.dim() >= 2]
     rest = [p for p in model.parameters() if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": preset.weight_decay}, {"params": rest, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=preset.lr, betas=(0.9, 0.99))
+    return eager(torch.optim.AdamW)(groups, lr=preset.lr, betas=(0.9, 0.99))
 
 
 @dataclass

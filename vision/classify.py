@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.optimizers import eager
 from vision.plugins import check_perception, perception_class
 
 if TYPE_CHECKING:
@@ -159,7 +160,7 @@ def train(
     from tqdm import tqdm
 
     config, (images, labels) = model.config, train_set
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = eager(torch.optim.AdamW)(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     total_steps = config.epochs * math.ceil(len(images) / config.batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps)
     bar = tqdm(total=total_steps, disable=not progress, unit="step", leave=False)
