@@ -1,13 +1,16 @@
-"""Training callbacks: a progress bar with returns and speed, and hyperparameters for TensorBoard."""
+"""Training callbacks: progress bar, hyperparameters for TensorBoard, the best policy, stop when solved."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import HParam
+from stable_baselines3.common.vec_env import VecEnv
 from tqdm.auto import tqdm
 
 
@@ -72,19 +75,14 @@ class HyperparamCallback(BaseCallback):
 
 
 class BestPolicy(BaseCallback):
-    """Called by EvalCallback on each new best evaluation: keeps a copy of that policy, and stops training once
-    the evaluation reaches `solved_at` (as SB3's StopTrainingOnRewardThreshold does).
+    """Called by EvalCallback on each new best evaluation: keeps a copy of that policy.
 
     A run that ends unsolved then shows the best policy its evaluations found, not the last weights, which
     can have collapsed (a DQN that reached 400 can end below a random agent).
-
-    Args:
-        solved_at: The return that counts as solved, or None to train the whole budget.
     """
 
-    def __init__(self, solved_at: float | None) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.solved_at = solved_at
         self.weights: dict[str, Any] | None = None
         self.statistics: tuple[Any, Any, float] | None = None  # VecNormalize observation mean, var, count
         self.step = 0
@@ -95,8 +93,7 @@ class BestPolicy(BaseCallback):
         if rms is not None and not isinstance(rms, dict):
             self.statistics = (rms.mean.copy(), rms.var.copy(), float(rms.count))
         self.step = self.model.num_timesteps
-        best = self.parent.best_mean_reward
-        return self.solved_at is None or best < self.solved_at
+        return True
 
     def restore(self, env: Any) -> None:
         """Put the kept policy (and the observation statistics it saw) back into the model and `env`."""
@@ -106,3 +103,33 @@ class BestPolicy(BaseCallback):
         rms = getattr(env, "obs_rms", None)
         if self.statistics is not None and rms is not None:
             rms.mean, rms.var, rms.count = self.statistics
+
+
+class StopWhenSolved(BaseCallback):
+    """Called by EvalCallback after every evaluation: stops training once the policy is solved.
+
+    An evaluation of a few episodes that reaches `solved_at` is a candidate, not a proof: a policy that
+    fails one episode in twenty can pass it by luck. The candidate is confirmed on `confirm` (fresh
+    episodes, Gymnasium's 100 of them) before training stops; if the confirmation falls short, training
+    goes on and later evaluations try again.
+
+    Args:
+        solved_at: The mean return that counts as solved.
+        confirm: Plays the current policy on fresh episodes and returns their mean return.
+    """
+
+    def __init__(self, solved_at: float, confirm: Callable[[BaseAlgorithm, VecEnv], float]) -> None:
+        super().__init__()
+        self.solved_at = solved_at
+        self.confirm = confirm
+        self.solved = False
+        self.confirmed_return: float | None = None  # the mean return of the latest confirmation
+
+    def _on_step(self) -> bool:
+        if self.parent.last_mean_reward < self.solved_at:
+            return True
+        self.confirmed_return = self.confirm(self.model, self.training_env)
+        self.logger.record("eval/confirmation_mean_reward", self.confirmed_return)
+        self.logger.dump(self.num_timesteps)
+        self.solved = self.confirmed_return >= self.solved_at
+        return not self.solved

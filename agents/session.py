@@ -33,7 +33,7 @@ from agents.normalization import ObservationNormalizer
 from agents.presets import check_run_sizes, resolve_hyperparams
 from agents.registry import AGENTS, AgentSpec, fitting_agents
 from agents.run_record import RunRecord, find_resumable_run, find_reusable_run, locked_run, read_record
-from agents.training import TrainingInterrupted, train
+from agents.training import CONFIRM_EPISODES, TrainingInterrupted, train
 from agents.training_state import load_checkpoint
 from core.device import choose_device, describe_device, resolve_device
 from core.errors import PlaygroundError
@@ -233,7 +233,8 @@ def start_training(spec: AgentSpec, env_id: str, spaces: tuple[gym.Space, gym.Sp
         on_cpu_by_choice = options.device == "auto" and device.type == "cpu"
         reason = " (small MLP policies train faster on the CPU)" if on_cpu_by_choice else ""
         threshold = record.solved_at
-        goal = f"until the evaluation mean return reaches {threshold:g}" if threshold is not None else "for the budget"
+        goal = (f"until an evaluation reaches a mean return of {threshold:g} and {CONFIRM_EPISODES} fresh episodes "
+                "confirm it") if threshold is not None else "for the budget"
         say(f"Training {spec.name} on {env_id} on {describe_device(device)}{reason}, {goal}, "
             f"at most {hyperparams['n_timesteps']:,} steps. Run folder: {run_dir}")
         return _train_and_record(spec, record, run_dir, device, options, say, resume_state=None)
@@ -312,12 +313,15 @@ def _verdict(result: Any, record: RunRecord) -> str:
     """What training reached, said plainly; an unsolved run says which policy it keeps and what to try."""
     best = "-" if result.best_eval_return is None else f"{result.best_eval_return:.1f}"
     done = f"Trained for {result.timesteps:,} steps in {result.seconds:.1f} s"
+    confirmed = "" if result.confirmed_return is None else \
+        f", {CONFIRM_EPISODES} fresh episodes {result.confirmed_return:.1f}"
     if result.solved or record.solved_at is None:
-        return f"{done}: {'solved' if result.solved else 'budget spent'} (best evaluation mean return {best}). " \
-               f"Saved {result.model_path}"
+        return f"{done}: {'solved' if result.solved else 'budget spent'} (best evaluation mean return {best}" \
+               f"{confirmed}). Saved {result.model_path}"
     kept = f"kept the policy of its best evaluation ({best}, at step {result.best_step:,}), not the last weights" \
         if result.best_step is not None else "kept the last weights"
-    return (f"{done}: NOT solved (the target is {record.solved_at:g}; best evaluation mean return {best}); {kept}. "
+    return (f"{done}: NOT solved (the target is {record.solved_at:g}; best evaluation mean return {best}"
+            f"{confirmed}); {kept}. "
             f"Saved {result.model_path}. To do better: a larger budget (--timesteps {2 * result.timesteps}), "
             f"or another seed (--seed {record.seed + 1}).")
 

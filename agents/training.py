@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
 from stable_baselines3.common.vec_env import VecEnv, VecTransposeImage
 
-from agents.callbacks import BestPolicy, HyperparamCallback, ProgressCallback
+from agents.callbacks import BestPolicy, HyperparamCallback, ProgressCallback, StopWhenSolved
+from agents.evaluation import evaluate
 from agents.models import build_model, save_model
 from agents.normalization import ObservationNormalizer
 from agents.registry import AgentSpec
@@ -24,6 +26,10 @@ from core.errors import PlaygroundError
 from core.seeding import seed_everything
 from envs.factory import make_vector_env, normalized
 from envs.guard import EnvFault, GuardedVecEnv
+
+EVAL_SEED_OFFSET = 10_000  # the periodic evaluations play envs seeded seed + 10,000
+CONFIRM_SEED_OFFSET = 30_000  # the confirmation of a solved evaluation: seed + 30,000 (play.py shows seed + 20,000)
+CONFIRM_EPISODES = 100  # Gymnasium's definition of solved: the mean return over 100 consecutive episodes
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -47,8 +53,8 @@ def build_training(spec: AgentSpec, env_id: str, hyperparams: dict[str, Any], se
     norm = normalize_settings(hyperparams)
     guarded = GuardedVecEnv(make_vector_env(env_id, hyperparams["n_envs"], seed, training=True), env_id, env_timeout)
     env = normalized(guarded, norm, gamma, training=True)
-    eval_env = normalized(GuardedVecEnv(make_vector_env(env_id, hyperparams["eval_episodes"], seed + 10_000), env_id,
-                                        env_timeout), norm, gamma, training=False)
+    evaluation_envs = make_vector_env(env_id, hyperparams["eval_episodes"], seed + EVAL_SEED_OFFSET)
+    eval_env = normalized(GuardedVecEnv(evaluation_envs, env_id, env_timeout), norm, gamma, training=False)
     model = build_model(spec, hyperparams, env, seed, device, tensorboard_log=tensorboard_log)
     if isinstance(model.get_env(), VecTransposeImage):  # SB3 moved image channels first: evaluate the same way
         eval_env = VecTransposeImage(eval_env)
@@ -80,6 +86,7 @@ class TrainingResult:
     solved: bool
     best_eval_return: float | None
     best_step: int | None = None  # unsolved runs keep the policy of their best evaluation, taken at this step
+    confirmed_return: float | None = None  # the latest confirmation on CONFIRM_EPISODES fresh episodes
 
 
 def normalize_settings(hyperparams: dict[str, Any]) -> dict[str, Any] | None:
@@ -109,7 +116,8 @@ def train(
         spec: The agent.
         env_id: The Gymnasium id.
         hyperparams: The effective, validated hyperparameters.
-        solved_at: Stop once the evaluation mean return reaches this; None trains the whole budget.
+        solved_at: Stop once an evaluation reaches this mean return and CONFIRM_EPISODES fresh episodes confirm
+            it; None trains the whole budget.
         seed: Seeds torch, NumPy, the envs and the evaluation envs.
         device: Where the networks live.
         run_dir: The run folder (TensorBoard events and the model go here).
@@ -128,9 +136,10 @@ def train(
     if resume_state is not None:
         restore_checkpoint(model, env, resume_state, run_dir)
 
-    keeper = BestPolicy(solved_at)
-    evaluation, callbacks = _callbacks(spec, env_id, hyperparams, eval_env, keeper, run_dir, checkpoint_every,
-                                       progress)
+    keeper = BestPolicy()
+    stopper = None if solved_at is None else StopWhenSolved(solved_at, _confirmation(env_id, seed))
+    evaluation, callbacks = _callbacks(spec, env_id, hyperparams, eval_env, keeper, stopper, run_dir,
+                                       checkpoint_every, progress)
     remaining = max(hyperparams["n_timesteps"] - model.num_timesteps, 0)
     try:
         with sigterm_as_interrupt():
@@ -147,13 +156,28 @@ def train(
         env.close()
         eval_env.close()
 
-    return _finish(model, env, evaluation.best_mean_reward, keeper, solved_at, run_dir, start)
+    result = _finish(model, env, evaluation.best_mean_reward, keeper, stopper is not None and stopper.solved, run_dir,
+                     start)
+    result.confirmed_return = None if stopper is None else stopper.confirmed_return
+    return result
+
+
+def _confirmation(env_id: str, seed: int) -> Callable[[BaseAlgorithm, VecEnv], float]:
+    """The mean return of a policy on CONFIRM_EPISODES fresh episodes, seeded apart from every other evaluation."""
+    def confirm(model: BaseAlgorithm, env: VecEnv) -> float:
+        normalizer = ObservationNormalizer.from_vec_env(env)
+        return float(np.mean(evaluate(model, env_id, CONFIRM_EPISODES, seed + CONFIRM_SEED_OFFSET, normalizer)))
+
+    return confirm
 
 
 def _callbacks(spec: AgentSpec, env_id: str, hyperparams: dict[str, Any], eval_env: VecEnv, keeper: BestPolicy,
-               run_dir: Path, checkpoint_every: float, progress: bool) -> tuple[EvalCallback, list[BaseCallback]]:
-    """The evaluation (stop when solved, keep the best policy), hyperparameters, checkpoints and progress bar."""
-    evaluation = EvalCallback(eval_env, callback_on_new_best=keeper, n_eval_episodes=hyperparams["eval_episodes"],
+               stopper: StopWhenSolved | None, run_dir: Path, checkpoint_every: float,
+               progress: bool) -> tuple[EvalCallback, list[BaseCallback]]:
+    """The evaluation (keep the best policy, stop when solved and confirmed), hyperparameters, checkpoints and
+    progress bar."""
+    evaluation = EvalCallback(eval_env, callback_on_new_best=keeper, callback_after_eval=stopper,
+                              n_eval_episodes=hyperparams["eval_episodes"],
                               eval_freq=max(hyperparams["eval_every"] // hyperparams["n_envs"], 1),
                               deterministic=True, verbose=0, warn=False)
     callbacks: list[BaseCallback] = [HyperparamCallback(hyperparams), evaluation]
@@ -164,10 +188,9 @@ def _callbacks(spec: AgentSpec, env_id: str, hyperparams: dict[str, Any], eval_e
     return evaluation, callbacks
 
 
-def _finish(model: BaseAlgorithm, env: VecEnv, best: float, keeper: BestPolicy, solved_at: float | None,
-            run_dir: Path, start: float) -> TrainingResult:
+def _finish(model: BaseAlgorithm, env: VecEnv, best: float, keeper: BestPolicy, solved: bool, run_dir: Path,
+            start: float) -> TrainingResult:
     """Checkpoint the last weights, then save the policy to show: the last, or the best one when unsolved."""
-    solved = solved_at is not None and best >= solved_at
     save_checkpoint(run_dir, model, env, include_replay=False)  # the last weights: --resume continues from them
     if not solved and keeper.step < model.num_timesteps:
         keeper.restore(env)  # unsolved: keep the best policy the evaluations found, not the last weights
