@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
                "python play.py tune --help, python play.py seeds --help",
     )
     agents = ", ".join(f"{name} ({spec.summary})" for name, spec in AGENTS.items())
-    parser.add_argument("--agent", metavar="NAME", help=f"the agent (default ppo): {agents}")
+    parser.add_argument("--agent", metavar="NAME",
+                        help=f"the agent (default: the world's own, marked * in --list; ppo elsewhere): {agents}")
     parser.add_argument("--env", metavar="NAME",
                         help="a catalog name (CartPole, case-insensitive) or any Gymnasium id; "
                              "`list` shows the catalog")
@@ -117,15 +118,15 @@ def print_catalog() -> None:
     from envs.catalog import CATALOG
     from envs.factory import env_spaces
 
-    rows = [("name", "Gymnasium id", "observation", "action", "agents")]
+    rows = [("name", "Gymnasium id", "observation", "action", "agents (* the default)")]
     for name, entry in CATALOG.items():
         missing = entry.missing_requirement()
         if missing:
             rows.append((name, entry.env_id, f"(needs {entry.needs_module[0]}: {missing})", "", ""))
             continue
         observation_space, action_space = env_spaces(entry.env_id)
-        rows.append((name, entry.env_id, _space(observation_space), _space(action_space),
-                     ", ".join(fitting_agents(action_space))))
+        agents = [agent + "*" if agent == entry.agent else agent for agent in fitting_agents(action_space)]
+        rows.append((name, entry.env_id, _space(observation_space), _space(action_space), ", ".join(agents)))
     widths = [max(len(row[column]) for row in rows) + 2 for column in range(4)]
     for row in rows:
         print("".join(cell.ljust(width) for cell, width in zip(row, widths)) + row[4])

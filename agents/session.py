@@ -38,7 +38,7 @@ from agents.training_state import load_checkpoint
 from core.device import choose_device, describe_device, resolve_device
 from core.errors import PlaygroundError
 from core.runs import new_run_dir, write_command_line
-from envs.catalog import resolve_env_id
+from envs.catalog import default_agent, resolve_env_id
 from envs.factory import env_spaces
 
 
@@ -98,8 +98,8 @@ def prepare(options: SessionOptions, say: Callable[[str], None] = print) -> Prep
         return _load(options, say)
     if options.resume is not None:
         return resume_training(options, say)
-    spec = AGENTS.get(options.agent or "ppo")
     env_id = resolve_env_id(options.env or "CartPole")
+    spec = AGENTS.get(options.agent or default_agent(env_id))
     observation_space, action_space = env_spaces(env_id)
     check_fit(spec, env_id, action_space)
     if not spec.trainable:
@@ -247,8 +247,8 @@ def resume_training(options: SessionOptions, say: Callable[[str], None]) -> Prep
         if not run_dir.is_dir():
             raise PlaygroundError(f"--resume {options.resume}: no such run folder.")
     else:
-        wanted_agent = AGENTS.get(options.agent or "ppo").name
         wanted_env = resolve_env_id(options.env or "CartPole")
+        wanted_agent = AGENTS.get(options.agent or default_agent(wanted_env)).name
         run_dir = find_resumable_run(options.runs_dir, wanted_env, wanted_agent)
         if run_dir is None:
             raise PlaygroundError(f"no interrupted {wanted_agent} run on {wanted_env} under {options.runs_dir} to "

@@ -16,6 +16,9 @@ preset's `eval_episodes` deterministic episodes, stop when their mean reaches th
 budget), then play the final policy on 100 fresh deterministic episodes. A seed is confirmed when the mean of
 those 100 is at least the threshold. Seeds default to 100-119: the presets were tuned on seeds 0-4.
 
+play.py's detached TensorBoard episode writer (it runs after the command exits) is waited for before the
+next run starts, so it never shares the CPU with a timed run; the wait is recorded as `background_s`.
+
 Every run is appended as one JSON line to the output file as soon as it ends, after a first line that names
 the machine; the table at the end gives per world and agent the median seconds (min-max), median steps and
 confirmed seeds of each side, and the ratio reference / project of the median seconds.
@@ -208,6 +211,7 @@ def run_seed(world: World, agent: str, seed: int, position: int, args: argparse.
                 env["OMP_NUM_THREADS"] = str(args.reference_threads)
             load_before = os.getloadavg()[0]
             result = timed_run(command, args.project_dir, args.timeout, env)
+            result["background_s"] = wait_for_background(runs_dir)
         threshold = world.threshold(agent)
         result.update(kind="run", world=world.name, env_id=world.env_id, agent=agent, side=side, seed=seed,
                       ran=rank + 1, threshold=threshold, load_before=round(load_before, 2),
@@ -220,6 +224,28 @@ def run_seed(world: World, agent: str, seed: int, position: int, args: argparse.
         note = " TIMED OUT" if result["timed_out"] else (" FAILED" if "error" in result else "")
         print(f"{world.name}:{agent} seed {seed} {side:9s} {result['wall_s']:7.2f} s  {steps:>9} steps  "
               f"100-episode mean {mean:>7}  load {load_before:.2f}{note}", flush=True)
+
+
+def wait_for_background(runs_dir: str, limit: float = 120.0) -> float:
+    """Wait until no process names `runs_dir` any more; returns the seconds waited.
+
+    play.py writes the TensorBoard episode GIF from a detached process after it exits (off the user's critical
+    path). Waiting for it keeps that work from sharing the CPU with the next timed run, on either side.
+    """
+    start = time.perf_counter()
+    needle = runs_dir.encode()
+    while time.perf_counter() - start < limit:
+        if not any(needle in _cmdline(pid) for pid in os.listdir("/proc") if pid.isdigit()):
+            break
+        time.sleep(0.05)
+    return round(time.perf_counter() - start, 3)
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # the process ended meanwhile
+        return b""
 
 
 def append(out: Path, record: dict[str, Any]) -> None:

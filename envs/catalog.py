@@ -22,6 +22,8 @@ class CatalogEntry:
         kind: A family name used to pick defaults (`classic`, `box2d`, ...).
         needs_module: A module that must be importable for the env to work, with its install hint.
         action_labels: Names of the discrete actions, for the heads-up display.
+        agent: The agent `--agent` defaults to here: the one that reaches the world's published score fastest
+            (README, "Every world"), or the one with memory where the world hides what it needs.
     """
 
     name: str
@@ -29,6 +31,7 @@ class CatalogEntry:
     kind: str = "classic"
     needs_module: tuple[str, str] | None = None
     action_labels: tuple[str, ...] = ()
+    agent: str = "ppo"
 
     def missing_requirement(self) -> str | None:
         """A hint naming what to install, or None when the env can be made."""
@@ -45,12 +48,12 @@ CATALOG: Registry[CatalogEntry] = Registry("environment")
 for _entry in (
     CatalogEntry("CartPole", "CartPole-v1", action_labels=("left", "right")),
     CatalogEntry("Acrobot", "Acrobot-v1", action_labels=("torque -1", "none", "torque +1")),
-    CatalogEntry("MountainCar", "MountainCar-v0", action_labels=("left", "none", "right")),
-    CatalogEntry("MountainCarContinuous", "MountainCarContinuous-v0"),
-    CatalogEntry("Pendulum", "Pendulum-v1"),
+    CatalogEntry("MountainCar", "MountainCar-v0", action_labels=("left", "none", "right"), agent="dqn"),
+    CatalogEntry("MountainCarContinuous", "MountainCarContinuous-v0", agent="sac"),
+    CatalogEntry("Pendulum", "Pendulum-v1", agent="sac"),
     CatalogEntry("LunarLander", "LunarLander-v3", kind="box2d", needs_module=BOX2D,
                  action_labels=("none", "left eng", "main eng", "right eng")),
-    CatalogEntry("LunarLanderContinuous", "LunarLanderContinuous-v3", kind="box2d", needs_module=BOX2D),
+    CatalogEntry("LunarLanderContinuous", "LunarLanderContinuous-v3", kind="box2d", needs_module=BOX2D, agent="sac"),
     # Our own games (envs/games); the *Pixels names observe 64x64x3 images instead of feature vectors.
     CatalogEntry("Snake", "playground/Snake-v0", kind="game", action_labels=snake.ACTION_LABELS),
     CatalogEntry("SnakePixels", "playground/SnakePixels-v0", kind="game", action_labels=snake.ACTION_LABELS),
@@ -59,11 +62,13 @@ for _entry in (
     CatalogEntry("Bricks", "playground/Bricks-v0", kind="game", action_labels=bricks.ACTION_LABELS),
     CatalogEntry("BricksPixels", "playground/BricksPixels-v0", kind="game", action_labels=bricks.ACTION_LABELS),
     # Partially observable worlds, for agents with memory (ppo-lstm). *NoVel: velocities hidden (envs/masking.py).
-    CatalogEntry("CartPoleNoVel", "playground/CartPoleNoVel-v1", kind="masked", action_labels=("left", "right")),
-    CatalogEntry("PendulumNoVel", "playground/PendulumNoVel-v1", kind="masked"),
+    CatalogEntry("CartPoleNoVel", "playground/CartPoleNoVel-v1", kind="masked", action_labels=("left", "right"),
+                 agent="ppo-lstm"),
+    CatalogEntry("PendulumNoVel", "playground/PendulumNoVel-v1", kind="masked", agent="ppo-lstm"),
     CatalogEntry("LunarLanderNoVel", "playground/LunarLanderNoVel-v3", kind="masked", needs_module=BOX2D,
-                 action_labels=("none", "left eng", "main eng", "right eng")),
-    CatalogEntry("CueCorridor", "playground/CueCorridor-v0", kind="game", action_labels=cue_corridor.ACTION_LABELS),
+                 action_labels=("none", "left eng", "main eng", "right eng"), agent="ppo-lstm"),
+    CatalogEntry("CueCorridor", "playground/CueCorridor-v0", kind="game", action_labels=cue_corridor.ACTION_LABELS,
+                 agent="ppo-lstm"),
     CatalogEntry("CueCorridorPixels", "playground/CueCorridorPixels-v0", kind="game",
                  action_labels=cue_corridor.ACTION_LABELS),
     # Seen only through pixels (envs/pixels.py): frames shrunk to 80x120 grayscale, a stack of 4.
@@ -111,6 +116,12 @@ def observed_env(name: str | None, observation: str | None, perception: str | No
 def catalog_entry_for_id(env_id: str) -> CatalogEntry | None:
     """The catalog entry whose Gymnasium id is `env_id`, if any."""
     return next((entry for _, entry in CATALOG.items() if entry.env_id == env_id), None)
+
+
+def default_agent(env_id: str) -> str:
+    """The agent `--agent` means when it is left out: the catalog world's own, else ppo (it fits every space)."""
+    entry = catalog_entry_for_id(env_id)
+    return entry.agent if entry is not None else "ppo"
 
 
 def env_kind(env_id: str) -> str:

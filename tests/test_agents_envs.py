@@ -56,6 +56,20 @@ def test_every_catalog_env_has_a_preset_for_every_fitting_learner():
                 assert has_env_preset(name, entry.env_id), (name, entry.env_id)
 
 
+def test_every_catalog_world_defaults_to_an_agent_that_fits_it_with_a_preset():
+    from agents.presets import has_env_preset
+    from envs.catalog import default_agent
+
+    for _, entry in CATALOG.items():
+        if entry.missing_requirement():
+            continue
+        _, action_space = env_spaces(entry.env_id)
+        spec = AGENTS.get(default_agent(entry.env_id))
+        assert spec.trainable and spec.fits(action_space), entry.name
+        assert has_env_preset(spec.name, entry.env_id), entry.name
+    assert default_agent("Pendulum-v1") == "sac" and default_agent("Taxi-v3") == "ppo"
+
+
 def _train_once(tmp_path, seed: int) -> tuple[list[np.ndarray], list[float]]:
     options = SessionOptions(agent="ppo", env="CartPole", seed=seed, timesteps=2048, runs_dir=tmp_path,
                              retrain=True, hp=["n_steps=64", "batch_size=128"], progress=False)
