@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     agents = ", ".join(f"{name} ({spec.summary})" for name, spec in AGENTS.items())
     parser.add_argument("--agent", metavar="NAME",
-                        help=f"the agent (default: the world's own, marked * in --list; ppo elsewhere): {agents}")
+                        help=f"the agent (default: the world's own, marked * in --env list; ppo elsewhere): {agents}")
     parser.add_argument("--env", metavar="NAME",
                         help="a catalog name (CartPole, case-insensitive) or any Gymnasium id; "
                              "`list` shows the catalog")

@@ -93,7 +93,7 @@ def test_small_models_train_on_one_cpu_thread(tmp_path):
     threads = torch.get_num_threads()
     try:
         prepare(SessionOptions(agent="ppo", env="CartPole", timesteps=256, runs_dir=tmp_path,
-                               hp=["n_steps=32", "batch_size=32"], progress=False), say=lambda m: None)
+                               hp=["n_envs=8", "n_steps=32", "batch_size=32"], progress=False), say=lambda m: None)
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(threads)
