@@ -180,6 +180,9 @@ def timed_run(command: list[str], cwd: Path, timeout: float, env: dict[str, str]
         os.killpg(process.pid, signal.SIGKILL)  # the whole session: nothing of the run outlives it
         stdout, stderr = process.communicate()
         timed_out = True
+    except BaseException:  # Ctrl-C or SIGTERM of the benchmark: its run must not go on competing for the CPU
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
     wall = time.perf_counter() - start
     record: dict[str, Any] = {"wall_s": round(wall, 3), "rc": process.returncode, "timed_out": timed_out}
     lines = stdout.strip().splitlines()
@@ -299,6 +302,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))  # unwinds into timed_run's cleanup
     if args.table:
         print(summary_table(read_records(args.table)))
         return 0
