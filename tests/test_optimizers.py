@@ -62,7 +62,8 @@ def test_training_an_agent_never_imports_the_compiler():
         from agents.models import build_model
         from agents.registry import AGENTS
         from envs.factory import make_vector_env
-        for agent, env_id, extra in (("ppo", "CartPole-v1", {"n_steps": 64}), ("sac", "Pendulum-v1", {"learning_starts": 10})):
+        runs = (("ppo", "CartPole-v1", {"n_steps": 64}), ("sac", "Pendulum-v1", {"learning_starts": 10}))
+        for agent, env_id, extra in runs:
             env = make_vector_env(env_id, 1, 0, training=True)
             model = build_model(AGENTS.get(agent), extra, env, 0, torch.device("cpu"),
                                 tensorboard_log=None)
