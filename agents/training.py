@@ -156,10 +156,7 @@ def train(
         env.close()
         eval_env.close()
 
-    result = _finish(model, env, evaluation.best_mean_reward, keeper, stopper is not None and stopper.solved, run_dir,
-                     start)
-    result.confirmed_return = None if stopper is None else stopper.confirmed_return
-    return result
+    return _finish(model, env, evaluation.best_mean_reward, keeper, stopper, run_dir, start)
 
 
 def _confirmation(env_id: str, seed: int) -> Callable[[BaseAlgorithm, VecEnv], float]:
@@ -188,9 +185,10 @@ def _callbacks(spec: AgentSpec, env_id: str, hyperparams: dict[str, Any], eval_e
     return evaluation, callbacks
 
 
-def _finish(model: BaseAlgorithm, env: VecEnv, best: float, keeper: BestPolicy, solved: bool, run_dir: Path,
-            start: float) -> TrainingResult:
+def _finish(model: BaseAlgorithm, env: VecEnv, best: float, keeper: BestPolicy, stopper: StopWhenSolved | None,
+            run_dir: Path, start: float) -> TrainingResult:
     """Checkpoint the last weights, then save the policy to show: the last, or the best one when unsolved."""
+    solved = stopper is not None and stopper.solved
     save_checkpoint(run_dir, model, env, include_replay=False)  # the last weights: --resume continues from them
     if not solved and keeper.step < model.num_timesteps:
         keeper.restore(env)  # unsolved: keep the best policy the evaluations found, not the last weights
@@ -204,4 +202,5 @@ def _finish(model: BaseAlgorithm, env: VecEnv, best: float, keeper: BestPolicy, 
         solved=solved,
         best_eval_return=None if best == float("-inf") else float(best),
         best_step=keeper.step if keeper.weights is not None and not solved else None,
+        confirmed_return=None if stopper is None else stopper.confirmed_return,
     )

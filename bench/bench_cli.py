@@ -14,7 +14,7 @@ interleaved, and which goes first alternates from seed to seed:
 The protocol is the same on both sides: evaluate every K steps (the project preset's `eval_every`) on the
 preset's `eval_episodes` deterministic episodes, stop when their mean reaches the stop threshold (or at the
 budget), then play the final policy on 100 fresh deterministic episodes. A seed is confirmed when the mean of
-those 100 is at least the threshold. Seeds default to 100-119: the presets were tuned on seeds 0-4.
+those 100 is at least the threshold. Seeds default to 100-119: the presets were tuned on seeds below 20.
 
 play.py's detached TensorBoard episode writer (it runs after the command exits) is waited for before the
 next run starts, so it never shares the CPU with a timed run; the wait is recorded as `background_s`.
@@ -280,7 +280,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="WORLD[:AGENT],... (default CartPole:ppo,CartPole:dqn); `list` shows them all")
     parser.add_argument("--seeds", type=int, default=20, help="how many seeds (default 20)")
     parser.add_argument("--first-seed", type=int, default=100,
-                        help="the first seed (default 100; seeds 0-4 tuned the presets)")
+                        help="the first seed (default 100; seeds below 20 tuned the presets)")
     parser.add_argument("--episodes", type=int, default=100, help="fresh episodes that confirm a run (default 100)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds one run may take (default 900)")
     parser.add_argument("--out", type=Path, help="JSON-lines file (default runs/bench_cli/<date-time>.jsonl)")
