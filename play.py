@@ -1,6 +1,7 @@
 """Agent Playground's front door: train an agent (or reuse one), then watch it play.
 
-    python play.py --agent ppo --env CartPole
+    python play.py --agent ppo --env CartPole      # the window opens at once; the agent learns in front of you
+    python play.py watch runs/CartPole-v1/ppo/RUN  # from another terminal: a run training, or finished
     python play.py --env list
 
 This file parses the command line, dispatches and prints; the work happens in agents/, envs/
@@ -79,26 +80,51 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also write what the viewer shows, HUD included, to FILE (.mp4 or .gif)")
     parser.add_argument("--json", action="store_true", help="print one JSON summary as the last line")
     parser.add_argument("--no-progress", action="store_true", help="hide the training progress bar")
+    parser.add_argument("--no-clips", action="store_true",
+                        help="write no TensorBoard clips of the policy (eval/episode: one per evaluation when "
+                             "training headless, else of the final policy; made by a background process)")
     return parser
 
 
-def check_arguments(args: argparse.Namespace) -> None:
-    """Refuse values argparse lets through."""
+def build_watch_parser() -> argparse.ArgumentParser:
+    """`play.py watch RUN`: a window on a run that trains (from another terminal) or has finished."""
+    parser = ArgumentParser(prog="python play.py watch",
+                            description="Watch a run folder's newest policy in a window while it trains (or after), "
+                                        "with its evaluation curve; then its final policy for --episodes episodes.")
+    parser.add_argument("run", type=Path, metavar="RUN", help="a run folder, e.g. runs/CartPole-v1/ppo/<run>")
+    parser.add_argument("--episodes", type=int, default=3, metavar="N",
+                        help="episodes of the final policy once training is over (default 3)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the episodes shown (default 0)")
+    parser.add_argument("--versus", choices=VERSUS_CHOICES, default="scripted",
+                        help="two-player games (Pong): who plays the other paddle")
+    parser.add_argument("--record", type=Path, metavar="FILE", help="also record the window to FILE (.mp4 or .gif)")
+    parser.add_argument("--trust-code", action="append", default=[], metavar="FILE.py|MODULE",
+                        help="allow a run whose perception plug-in is code: import it from this file or module")
+    return parser
+
+
+def check_showing(args: argparse.Namespace) -> None:
+    """Refuse episode, seed and recording values (play.py and play.py watch share them)."""
     if args.episodes < 1:
         raise PlaygroundError(f"--episodes {args.episodes}: must be at least 1.")
-    if args.timesteps is not None and not 1 <= args.timesteps <= 10**10:
-        raise PlaygroundError(f"--timesteps {args.timesteps}: must be from 1 to 10,000,000,000.")
     if not 0 <= args.seed < 2**32 - 30_000 or args.episodes > 100_000:
         raise PlaygroundError("--seed takes 0 to 4,294,930,000 and --episodes at most 100,000.")
-    if args.device.lower() not in DEVICE_CHOICES and not args.device.lower().startswith("cuda:"):
-        raise PlaygroundError(f"--device {args.device!r}: choose one of {', '.join(DEVICE_CHOICES)}.")
-    if args.agent is not None:
-        AGENTS.get(args.agent)
     if args.record is not None and args.record.suffix.lower() not in (".mp4", ".gif"):
         raise PlaygroundError(f"--record {args.record}: use a file name ending in .mp4 or .gif.")
     if args.record is not None and (args.record.exists() or args.record.is_symlink()):
         raise PlaygroundError(f"--record {args.record}: that file exists, and recording never replaces a file. "
                               "Choose a new name or delete it first.")
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse values argparse lets through."""
+    check_showing(args)
+    if args.timesteps is not None and not 1 <= args.timesteps <= 10**10:
+        raise PlaygroundError(f"--timesteps {args.timesteps}: must be from 1 to 10,000,000,000.")
+    if args.device.lower() not in DEVICE_CHOICES and not args.device.lower().startswith("cuda:"):
+        raise PlaygroundError(f"--device {args.device!r}: choose one of {', '.join(DEVICE_CHOICES)}.")
+    if args.agent is not None:
+        AGENTS.get(args.agent)
     if args.checkpoint_every < 0 or args.env_timeout < 0:
         raise PlaygroundError("--checkpoint-every and --env-timeout take seconds, 0 or more.")
     if args.resume is not None and (args.load or args.retrain):
@@ -116,7 +142,7 @@ def print_catalog() -> None:
     """Print the built-in envs with their spaces and the agents that fit them, in columns sized to fit."""
     from agents.registry import fitting_agents
     from envs.catalog import CATALOG
-    from envs.factory import env_spaces
+    from envs.make import env_spaces
 
     rows = [("name", "Gymnasium id", "observation", "action", "agents (* the default)")]
     for name, entry in CATALOG.items():
@@ -155,8 +181,8 @@ def choose_render(requested: str, say: Any) -> str:
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
-    """Prepare the agent, then show, record or evaluate its episodes; returns the JSON summary."""
-    from agents.evaluation import evaluate, summarize
+    """Prepare the agent (shown live in a window while it trains, when there is one), then show, record or
+    evaluate its episodes; returns the JSON summary."""
     from agents.session import SessionOptions, prepare
     from envs.catalog import observed_env
 
@@ -166,32 +192,27 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     if render != "human" and "human" in ((args.agent or "").lower(), args.versus):
         who = "the human agent" if (args.agent or "").lower() == "human" else "--versus human"
         raise PlaygroundError(f"{who} needs a window, and there is no display here. Run it on a machine with a screen.")
+    live_window = _live_window(args) if render == "human" else None
     options = SessionOptions(agent=args.agent, env=args.env, seed=args.seed, timesteps=args.timesteps,
                              perception=args.perception,
                              device=args.device, runs_dir=args.runs_dir, retrain=args.retrain, load=args.load,
                              hp=args.hp, trust_pickle=args.trust_pickle, trust_code=args.trust_code,
                              resume=args.resume,
                              checkpoint_every=args.checkpoint_every, env_timeout=args.env_timeout,
-                             progress=not args.no_progress,
-                             argv=["play.py", *argv])
-    prepared = prepare(options, say)
-    video = None
-    if render == "none":
-        returns = evaluate(prepared.controller, prepared.env_id, args.episodes, args.seed + 20_000,
-                           prepared.normalizer)
+                             progress=not args.no_progress, argv=["play.py", *argv],
+                             watch=live_window.open if live_window else None,
+                             clips="none" if args.no_clips else "final" if live_window else "evaluations")
+    try:
+        prepared = prepare(options, say)
+    except BaseException:
+        if live_window is not None:
+            live_window.close()
+        raise
+    if live_window is not None and live_window.opened:
+        returns, video = live_window.wait()
     else:
-        from viewer.session import ShowOptions, show
-
-        returns, video = show(prepared, ShowOptions(window=render == "human", episodes=args.episodes,
-                                                    seed=args.seed + 30_000, versus=args.versus,
-                                                    record_to=args.record, runs_dir=args.runs_dir))
-    for index, episode_return in enumerate(returns, start=1):
-        say(f"episode {index}: return {episode_return:.1f}")
-    stats = summarize(returns) if returns else {"mean": None, "std": None, "min": None, "max": None}
-    if returns:
-        say(f"mean return {stats['mean']:.1f} ± {stats['std']:.1f} over {len(returns)} episodes")
-    if video:
-        say(f"video: {video}")
+        returns, video = _play(prepared, render, args)
+    stats = _report(returns, video, say)
     return {
         "env_id": prepared.env_id, "agent": prepared.spec.name,
         "model_path": str(prepared.model_path) if prepared.model_path else None,
@@ -201,6 +222,67 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         "episodes": len(returns), "returns": returns, "video": str(video) if video else None,
         **{f"{key}_return": value for key, value in stats.items()},
     }
+
+
+def _live_window(args: argparse.Namespace) -> Any:
+    """The window that opens when training starts and shows the agent learning (learning agents only)."""
+    if args.load or (args.agent and not AGENTS.get(args.agent).trainable):
+        return None
+    from viewer.live import LiveWindow, WatchOptions
+
+    return LiveWindow(WatchOptions(run_dir=Path(), env_id="", agent="", episodes=args.episodes,
+                                   seed=args.seed + 30_000, versus=args.versus, record_to=args.record,
+                                   trusted_code=args.trust_code))
+
+
+def _play(prepared: Any, render: str, args: argparse.Namespace) -> tuple[list[float], Path | None]:
+    """Evaluate (render none), show in a window or record to a video the prepared agent's episodes."""
+    if render == "none":
+        from agents.evaluation import evaluate
+
+        return evaluate(prepared.controller, prepared.env_id, args.episodes, args.seed + 20_000,
+                        prepared.normalizer), None
+    from viewer.session import ShowOptions, show
+
+    return show(prepared, ShowOptions(window=render == "human", episodes=args.episodes, seed=args.seed + 30_000,
+                                      versus=args.versus, record_to=args.record, runs_dir=args.runs_dir))
+
+
+def _report(returns: list[float], video: Path | None, say: Any) -> dict[str, Any]:
+    """Print the episodes' returns and their statistics; returns the statistics."""
+    from agents.evaluation import summarize
+
+    for index, episode_return in enumerate(returns, start=1):
+        say(f"episode {index}: return {episode_return:.1f}")
+    stats = summarize(returns) if returns else {"mean": None, "std": None, "min": None, "max": None}
+    if returns:
+        say(f"mean return {stats['mean']:.1f} ± {stats['std']:.1f} over {len(returns)} episodes")
+    if video:
+        say(f"video: {video}")
+    return stats
+
+
+def run_watch(argv: list[str]) -> int:
+    """`play.py watch RUN`: a window on a run folder, training or finished."""
+    from agents.run_record import read_record
+    from viewer.display import window_possible
+
+    args = build_watch_parser().parse_args(argv)
+    check_showing(args)
+    if not args.run.is_dir():
+        raise PlaygroundError(f"watch {args.run}: no such run folder. Runs lie under runs/<env>/<agent>/.")
+    record = read_record(args.run, trusted_code=args.trust_code)
+    if not window_possible():
+        raise PlaygroundError(f"watch needs a window, and there is no display here. Read the run in TensorBoard "
+                              f"instead: tensorboard --logdir {args.run}")
+    from viewer.live import WatchOptions
+    from viewer.session import watch
+
+    returns, video = watch(WatchOptions(run_dir=args.run, env_id=record.env_id, agent=record.agent,
+                                        episodes=args.episodes, seed=args.seed + 30_000, versus=args.versus,
+                                        record_to=args.record, trusted_code=args.trust_code))
+    _report(returns, video, _say_to(sys.stdout))
+    return 0
 
 
 def _say_to(stream: Any) -> Any:
@@ -221,6 +303,8 @@ def _dispatch(argv: list[str]) -> int:
         from experiments.cli import run_command as run_experiment
 
         return run_experiment(argv)
+    if argv[:1] == ["watch"]:
+        return run_watch(argv[1:])
     args = build_parser().parse_args(argv)
     if args.list or (args.env or "").lower() == "list":
         print_catalog()

@@ -1,13 +1,13 @@
 """One evaluation episode as an animated GIF in TensorBoard, so a run can be watched from TensorBoard alone.
 
 TensorBoard's "video" is an animated GIF in an image summary (torch's `add_video` makes the same
-thing through moviepy); imageio writes the GIF here, so no moviepy is needed.
+thing through moviepy); imageio writes the GIF here, so no moviepy is needed. agents.clip_writer runs this
+off training's critical path.
 """
 
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import imageio.v2 as imageio
@@ -16,7 +16,7 @@ from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import Summary
 
 from core.control import Controller
-from envs.factory import make_env
+from envs.make import make_env
 
 MAX_FRAMES = 300
 MAX_STEPS = 1000  # an Atari game played by a weak agent can last 27,000 steps: show its start
@@ -62,47 +62,7 @@ def log_episode_gif(log_dir: Path, frames: list[np.ndarray], fps: float, step: i
     writer.close()
 
 
-def log_episode_in_background(controller: Controller, env_id: str, seed: int, log_dir: Path, step: int,
-                              on_cpu: bool) -> bool:
-    """Record one episode and write it as a GIF into TensorBoard, off the critical path when it is safe.
-
-    On POSIX, with the policy on the CPU and torch on one thread (small MLP policies: no CUDA context and no
-    OpenMP pool that a forked child could deadlock on), a detached grandchild process does the work while the
-    command goes on to show or evaluate the agent; it is never waited for, so it delays neither the window nor
-    the exit. Otherwise (CNN policies, GPUs) it runs here, before the function returns.
-
-    Returns:
-        True when the work went to the background.
-    """
-    import torch
-
-    if not (hasattr(os, "fork") and on_cpu and torch.get_num_threads() == 1):
-        _record_and_log(controller, env_id, seed, log_dir, step)
-        return False
-    child = os.fork()
-    if child:  # the parent: reap the short-lived child; the grandchild belongs to init from now on
-        os.waitpid(child, 0)
-        return True
-    try:
-        if os.fork() == 0:  # the grandchild does the work
-            os.setsid()
-            _detach_standard_streams()  # so a pipe reading the command's output ends when the command does
-            try:
-                _record_and_log(controller, env_id, seed, log_dir, step)
-            finally:
-                os._exit(0)
-    finally:
-        os._exit(0)  # the child (and a grandchild that failed): never run the parent's exit handlers
-
-
-def _detach_standard_streams() -> None:
-    """Point stdin, stdout and stderr at /dev/null."""
-    null = os.open(os.devnull, os.O_RDWR)
-    for stream in (0, 1, 2):
-        os.dup2(null, stream)
-    os.close(null)
-
-
-def _record_and_log(controller: Controller, env_id: str, seed: int, log_dir: Path, step: int) -> None:
+def record_episode_clip(controller: Controller, env_id: str, seed: int, log_dir: Path, step: int) -> None:
+    """Play one episode and write it into the TensorBoard folder `log_dir` as `eval/episode` at `step`."""
     frames, _, fps = record_episode(controller, env_id, seed)
     log_episode_gif(log_dir, frames, fps=fps, step=step)

@@ -222,28 +222,44 @@ def check_weights_fit(record: RunRecord, weights: dict[str, torch.Tensor], env: 
     held = sum(tensor.numel() for tensor in weights.values())
     described = estimated_parameters(record.agent, record.hyperparams, env.observation_space, env.action_space)
     if described > 4 * held + 100_000:
-        raise PlaygroundError(f"{model_path.parent / 'config.json'} describes a network of about {described:,} "
-                              f"parameters, but {model_path} holds {held:,}: the run folder is mixed up or "
-                              "crafted. Restore it, or retrain.")
+        raise PlaygroundError(f"the run's config.json describes a network of about {described:,} parameters, but "
+                              f"{model_path} holds {held:,}: the run folder is mixed up or crafted. Restore it, "
+                              "or retrain.")
 
 
 def rebuild_model(spec: AgentSpec, record: RunRecord, model_path: Path, device: torch.device) -> BaseAlgorithm:
     """Build the agent described by `record` and load the weights of `model_path` into it."""
-    weights = read_weights(model_path)
+    return build_player(spec, record, read_weights(model_path), device, model_path)
+
+
+def build_player(spec: AgentSpec, record: RunRecord, weights: dict[str, torch.Tensor], device: torch.device,
+                 source: Path) -> BaseAlgorithm:
+    """The agent described by `record`, for playing (no replay buffer), holding `weights`.
+
+    Args:
+        weights: Policy tensors read from `source` (a model.pt or a live snapshot); they bound what the
+            record may make this build (see `check_weights_fit`).
+        source: Where the weights came from, for error messages.
+    """
     hyperparams = dict(record.hyperparams)
     if "buffer_size" in hyperparams:
         hyperparams["buffer_size"] = 1  # playing needs no replay buffer
     env = make_vector_env(record.env_id, 1, record.seed)
-    check_weights_fit(record, weights, env, model_path)
+    check_weights_fit(record, weights, env, source)
     with warnings.catch_warnings():  # SB3's advice on rollout sizes concerns training, not playing
         warnings.simplefilter("ignore", UserWarning)
         model = build_model(spec, hyperparams, env, record.seed, device, tensorboard_log=None)
+    load_weights(model, weights, source)
+    return model
+
+
+def load_weights(model: BaseAlgorithm, weights: dict[str, torch.Tensor], source: Path) -> None:
+    """Put policy tensors into a built model; a clear error when they do not fit it."""
     try:
         model.policy.load_state_dict(weights)
     except RuntimeError as error:
         first = str(error).splitlines()[0]
-        raise PlaygroundError(f"{model_path} does not fit the agent its config.json describes ({first}).") from None
-    return model
+        raise PlaygroundError(f"{source} does not fit the agent its config.json describes ({first}).") from None
 
 
 def ensure_zip_archive(model_path: Path) -> None:

@@ -18,6 +18,8 @@ import gymnasium as gym
 import torch
 
 from agents.controllers import ModelController, RandomController
+from agents.live import LiveOptions
+from agents.live_control import TrainingControl
 from agents.models import (
     canonical_perception,
     check_perception_fits,
@@ -39,7 +41,7 @@ from core.device import choose_device, describe_device, resolve_device
 from core.errors import PlaygroundError
 from core.runs import new_run_dir, write_command_line
 from envs.catalog import default_agent, resolve_env_id
-from envs.factory import env_spaces
+from envs.make import env_spaces
 
 
 @dataclass
@@ -63,6 +65,8 @@ class SessionOptions:
     env_timeout: float = 60.0
     progress: bool = True
     argv: list[str] | None = None
+    watch: Callable[[Path, RunRecord], TrainingControl | None] | None = None  # a live window on a run about to train
+    clips: str = "evaluations"  # TensorBoard clips of the policy: "evaluations", "final" or "none" (agents.live)
 
 
 @dataclass
@@ -283,11 +287,15 @@ def _resume_locked(run_dir: Path, options: SessionOptions, say: Callable[[str], 
 def _train_and_record(spec: AgentSpec, record: RunRecord, run_dir: Path, device: torch.device,
                       options: SessionOptions, say: Callable[[str], None],
                       resume_state: dict[str, Any] | None) -> PreparedAgent:
-    """Run the training, keep the record's status current, and report the result."""
+    """Run the training (shown live in a window when `options.watch` opens one), keep the record's status
+    current, and report the result."""
+    control = options.watch(run_dir, record) if options.watch is not None else None
+    live = LiveOptions(control=control, clips=options.clips,
+                       trusted_code=[*options.trust_code, *_plugin_source(record.hyperparams)])
     try:
         result = train(spec, record.env_id, record.hyperparams, record.solved_at, record.seed, device, run_dir,
                        options.progress, checkpoint_every=options.checkpoint_every, resume_state=resume_state,
-                       env_timeout=options.env_timeout)
+                       env_timeout=options.env_timeout, live=live)
     except TrainingInterrupted as interrupted:
         _mark(record, run_dir, "interrupted", interrupted.timesteps)
         raise
@@ -299,7 +307,6 @@ def _train_and_record(spec: AgentSpec, record: RunRecord, run_dir: Path, device:
         raise PlaygroundError(f"training stopped: writing in {run_dir} failed ({error.strerror or error}). The last "
                               f"complete checkpoint is kept: free some space, then python play.py --resume "
                               f"{run_dir}") from None
-    _log_final_episode(result, record.env_id, spec.name, run_dir, record.seed)
     record.status, record.timesteps, record.solved = "complete", result.timesteps, result.solved
     record.train_seconds, record.best_eval_return = round(result.seconds, 3), result.best_eval_return
     record.save(run_dir)
@@ -335,19 +342,6 @@ def _mark(record: RunRecord, run_dir: Path, status: str, timesteps: int | None =
         record.save(run_dir)
     except OSError:
         pass
-
-
-def _log_final_episode(result: Any, env_id: str, name: str, run_dir: Path, seed: int) -> None:
-    """Put one evaluation episode into the run's TensorBoard as an animated image (in the background when it
-    can be: it is for watching later, not needed before the first frame)."""
-    from agents.episode_video import log_episode_in_background
-
-    event_dirs = sorted(run_dir.glob("tensorboard_*"))
-    if not event_dirs:
-        return
-    controller = ModelController(result.model, name, result.normalizer)
-    log_episode_in_background(controller, env_id, seed + 40_000, event_dirs[-1], result.timesteps,
-                              on_cpu=result.model.device.type == "cpu")
 
 
 def _versions() -> dict[str, str]:

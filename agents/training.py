@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList, EvalCallback
 from stable_baselines3.common.vec_env import VecEnv, VecTransposeImage
 
 from agents.callbacks import BestPolicy, HyperparamCallback, ProgressCallback, StopWhenSolved
 from agents.evaluation import evaluate
+from agents.live import LiveFeed, LiveOptions
 from agents.models import build_model, save_model
 from agents.normalization import ObservationNormalizer
 from agents.registry import AgentSpec
@@ -109,6 +110,7 @@ def train(
     checkpoint_every: float = 60.0,
     resume_state: dict[str, Any] | None = None,
     env_timeout: float = 60.0,
+    live: LiveOptions | None = None,
 ) -> TrainingResult:
     """Train `spec` on `env_id` until solved or out of budget, then save the model in `run_dir`.
 
@@ -125,6 +127,8 @@ def train(
         checkpoint_every: Seconds between checkpoints (0: only on interruption).
         resume_state: A checkpoint to continue from (see agents.training_state).
         env_timeout: Seconds one env step may take before the env counts as hung.
+        live: How the run is watched (a window's control, TensorBoard clips); the status and policy snapshots
+            for watchers are always published (agents.live).
 
     Raises:
         TrainingInterrupted: On Ctrl-C or SIGTERM, after saving a checkpoint.
@@ -138,7 +142,8 @@ def train(
 
     keeper = BestPolicy()
     stopper = None if solved_at is None else StopWhenSolved(solved_at, _confirmation(env_id, seed))
-    evaluation, callbacks = _callbacks(spec, env_id, hyperparams, eval_env, keeper, stopper, run_dir,
+    feed = (live or LiveOptions()).feed(run_dir, hyperparams["n_timesteps"], solved_at)
+    evaluation, callbacks = _callbacks(spec, env_id, hyperparams, eval_env, keeper, stopper, feed, run_dir,
                                        checkpoint_every, progress)
     remaining = max(hyperparams["n_timesteps"] - model.num_timesteps, 0)
     try:
@@ -147,16 +152,18 @@ def train(
                         reset_num_timesteps=resume_state is None)
     except KeyboardInterrupt:
         save_checkpoint(run_dir, model, env)
+        feed.finish("interrupted", final_policy=False)
         raise TrainingInterrupted(run_dir, model.num_timesteps) from None
     except EnvFault as fault:
         save_checkpoint(run_dir, model, env)
+        feed.finish("failed", final_policy=False)
         raise PlaygroundError(f"{fault} Training stopped; a checkpoint was saved in {run_dir}: fix the env, "
                               f"then continue with --resume {run_dir}.") from None
     finally:
         env.close()
         eval_env.close()
 
-    return _finish(model, env, evaluation.best_mean_reward, keeper, stopper, run_dir, start)
+    return _finish(model, env, evaluation.best_mean_reward, keeper, stopper, feed, run_dir, start)
 
 
 def _confirmation(env_id: str, seed: int) -> Callable[[BaseAlgorithm, VecEnv], float]:
@@ -169,15 +176,16 @@ def _confirmation(env_id: str, seed: int) -> Callable[[BaseAlgorithm, VecEnv], f
 
 
 def _callbacks(spec: AgentSpec, env_id: str, hyperparams: dict[str, Any], eval_env: VecEnv, keeper: BestPolicy,
-               stopper: StopWhenSolved | None, run_dir: Path, checkpoint_every: float,
+               stopper: StopWhenSolved | None, feed: LiveFeed, run_dir: Path, checkpoint_every: float,
                progress: bool) -> tuple[EvalCallback, list[BaseCallback]]:
-    """The evaluation (keep the best policy, stop when solved and confirmed), hyperparameters, checkpoints and
-    progress bar."""
-    evaluation = EvalCallback(eval_env, callback_on_new_best=keeper, callback_after_eval=stopper,
+    """The evaluation (keep the best policy, publish it, stop when solved and confirmed), the live feed,
+    hyperparameters, checkpoints and progress bar."""
+    after_evaluation = CallbackList([feed.evaluation_hook()] + ([stopper] if stopper is not None else []))
+    evaluation = EvalCallback(eval_env, callback_on_new_best=keeper, callback_after_eval=after_evaluation,
                               n_eval_episodes=hyperparams["eval_episodes"],
                               eval_freq=max(hyperparams["eval_every"] // hyperparams["n_envs"], 1),
                               deterministic=True, verbose=0, warn=False)
-    callbacks: list[BaseCallback] = [HyperparamCallback(hyperparams), evaluation]
+    callbacks: list[BaseCallback] = [HyperparamCallback(hyperparams), evaluation, feed]
     if checkpoint_every > 0:
         callbacks.append(PeriodicCheckpoint(run_dir, checkpoint_every))
     if progress:
@@ -186,17 +194,20 @@ def _callbacks(spec: AgentSpec, env_id: str, hyperparams: dict[str, Any], eval_e
 
 
 def _finish(model: BaseAlgorithm, env: VecEnv, best: float, keeper: BestPolicy, stopper: StopWhenSolved | None,
-            run_dir: Path, start: float) -> TrainingResult:
-    """Checkpoint the last weights, then save the policy to show: the last, or the best one when unsolved."""
+            feed: LiveFeed, run_dir: Path, start: float) -> TrainingResult:
+    """Checkpoint the last weights, then save the policy to show (the last, or the best one when unsolved) and
+    publish it to watchers."""
     solved = stopper is not None and stopper.solved
     save_checkpoint(run_dir, model, env, include_replay=False)  # the last weights: --resume continues from them
     if not solved and keeper.step < model.num_timesteps:
         keeper.restore(env)  # unsolved: keep the best policy the evaluations found, not the last weights
     normalizer = ObservationNormalizer.from_vec_env(env)
+    model_path = save_model(run_dir, model, normalizer)
+    feed.finish("solved" if solved else "budget spent", normalizer)
     return TrainingResult(
         model=model,
         normalizer=normalizer,
-        model_path=save_model(run_dir, model, normalizer),
+        model_path=model_path,
         timesteps=model.num_timesteps,
         seconds=time.perf_counter() - start,
         solved=solved,

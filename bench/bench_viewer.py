@@ -39,7 +39,8 @@ def frames_per_second(env_id: str, frames: int, perception: str | None = None, s
 
     from agents.controllers import ModelController
     from agents.models import perception_policy_kwargs
-    from envs.factory import make_env, make_vector_env
+    from envs.factory import make_vector_env
+    from envs.make import make_env
     from viewer.hud import HudState
     from viewer.window import Viewer, ViewerOptions
 

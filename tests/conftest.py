@@ -45,24 +45,23 @@ def headless_env() -> dict[str, str]:
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
             timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run `python play.py ARGS` in a fresh process, and wait for the episode writer it may leave behind.
+    """Run `python play.py ARGS` in a fresh process, and wait for the clip writer it may leave behind.
 
-    After training, play.py writes the TensorBoard episode GIF from a detached process that outlives the
-    command (agents/episode_video.py); a test that reads the run folder next must see it finished.
+    Training queues TensorBoard clips for a detached writer process that outlives the command
+    (agents/clip_writer.py); a test that reads the run folder next must see it finished.
     """
     argv = [sys.executable, str(ROOT / "play.py"), *args]
     completed = subprocess.run(argv, cwd=cwd or ROOT, env=env or os.environ.copy(), capture_output=True, text=True,
                                timeout=timeout, preexec_fn=default_sigint)
-    _wait_for_detached(argv)
+    wait_for_clip_writers()
     return completed
 
 
-def _wait_for_detached(argv: list[str], limit: float = 120.0) -> None:
-    """Wait until no process runs exactly `argv` (a forked writer keeps its parent's command line)."""
-    wanted = ("\0".join(argv) + "\0").encode()
+def wait_for_clip_writers(limit: float = 120.0) -> None:
+    """Wait until no clip writer process runs (tests run one at a time, so every writer is a test's own)."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        if not any(_cmdline(pid) == wanted for pid in os.listdir("/proc") if pid.isdigit()):
+        if not any(b"agents.clip_writer" in _cmdline(pid) for pid in os.listdir("/proc") if pid.isdigit()):
             return
         time.sleep(0.05)
 

@@ -23,7 +23,7 @@ from agents.presets import RUN_KEYS, SCHEDULABLE, algorithm_parameters, check_ru
 from agents.registry import AGENTS
 from agents.training import build_training
 from core.errors import PlaygroundError
-from envs.factory import env_spaces
+from envs.make import env_spaces
 from tests.conftest import last_json, run_cli
 
 ENV_FOR = {"ppo": "CartPole-v1", "a2c": "CartPole-v1", "dqn": "CartPole-v1", "ppo-lstm": "CartPole-v1",

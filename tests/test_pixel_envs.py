@@ -14,7 +14,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 import envs  # noqa: F401  (registers the playground/ ids)
 from core.errors import PlaygroundError
 from envs.catalog import CATALOG, resolve_env_id
-from envs.factory import make_env
+from envs.make import make_env
 
 PIXEL_KINDS = ("atari", "minatar", "pixels")
 PIXEL_ENVS = [entry.env_id for _, entry in CATALOG.items() if entry.kind in PIXEL_KINDS]

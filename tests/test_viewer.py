@@ -89,7 +89,7 @@ def test_human_controller_follows_held_keys(monkeypatch):
 
 def test_every_catalog_keymap_action_is_valid():
     from envs.catalog import CATALOG
-    from envs.factory import make_env
+    from envs.make import make_env
 
     for _, entry in CATALOG.items():
         if entry.missing_requirement():

@@ -49,7 +49,7 @@ class Explaining:
 def _viewer(env_id: str, options: ViewerOptions, controller: object | None = None) -> Viewer:
     if env_id == MINATAR:
         pytest.importorskip("minatar")
-    from envs.factory import make_env
+    from envs.make import make_env
 
     env = make_env(env_id, render_mode="rgb_array")
     return Viewer(env, controller or Explaining(), HudState(agent="x", env_id=env_id, episodes=1), options)

@@ -1,4 +1,5 @@
-"""The viewer's keyboard: pause, single steps, speed, human take-over, saliency, screenshots, reset, quit."""
+"""The viewer's keyboard: pause, single steps, speed, human take-over, saliency, screenshots, reset, quit, and
+for a run training live: pause training, save a checkpoint."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ KEY_HELP = [
     "  ESC  quit",
 ]
 SALIENCY_HELP = "    g  saliency: on the view, + game, off"
+TRAINING_HELP = "p  pause training    c  save a checkpoint    r  newest policy"
 SALIENCY_MODES = 3  # off, on the agent's view, on the agent's view and the game frame
 MIN_SPEED, MAX_SPEED = 1 / 8, 8.0
 
@@ -32,6 +34,8 @@ class Controls:
     saliency: int = 0  # 0 off, 1 on the agent's view, 2 on the game frame too
     reset: bool = False
     quit: bool = False
+    training_paused: bool = False
+    checkpoint: bool = False
 
     def handle(self, event: pygame.event.Event) -> None:
         """Update from one pygame event."""
@@ -58,6 +62,10 @@ class Controls:
             self.screenshot = True
         elif key == pygame.K_r:
             self.reset = True
+        elif key == pygame.K_p:
+            self.training_paused = not self.training_paused
+        elif key == pygame.K_c:
+            self.checkpoint = True
 
     def should_step(self) -> bool:
         """Whether the next frame advances the game (not paused, or a single step was asked for)."""

@@ -36,6 +36,7 @@ class HudState:
     status: str = ""
     paused: bool = False
     speed: float = 1.0
+    counting: bool = True  # False while a live run trains: its episodes do not count towards `episodes`
 
 
 def format_action(action: object, labels: list[str] | None) -> str:
@@ -67,7 +68,8 @@ class Hud:
         surface.fill(BACKGROUND, rect)
         x, y = rect.x + 12, rect.y + 8
         y = self._line(surface, f"{state.agent}  on  {state.env_id}", x, y, ACCENT)
-        y = self._line(surface, f"episode {state.episode}/{state.episodes}    step {state.step}", x, y)
+        episode = f"{state.episode}/{state.episodes}" if state.counting else f"{state.episode} (while training)"
+        y = self._line(surface, f"episode {episode}    step {state.step}", x, y)
         y = self._line(surface, f"return {state.episode_return:.1f}", x, y)
         mode = "paused" if state.paused else f"speed x{state.speed:g}"
         y = self._line(surface, f"{mode}   {state.status}", x, y, CHOSEN if state.paused else MUTED, self.small)

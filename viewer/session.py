@@ -1,4 +1,5 @@
-"""Showing a prepared agent: a window (or a video when there is no display) with the HUD, keys and opponent."""
+"""Showing an agent: a prepared one in a window (or a video when there is no display), or a run's newest
+policy while it trains (`watch`), with the HUD, keys and opponent."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.control import Controller
 from core.files import new_file
 from core.runs import new_run_dir
 from envs.catalog import catalog_entry_for_id
-from envs.factory import make_env
+from envs.make import make_env
 from viewer.hud import HudState
 from viewer.keymaps import HumanController, keymap_for
+from viewer.live import LiveTraining, WatchOptions
 from viewer.opponents import set_opponent
 from viewer.window import Viewer, ViewerOptions
 
@@ -45,24 +48,48 @@ def show(prepared: Any, options: ShowOptions) -> tuple[list[float], Path | None]
         prepared: An `agents.session.PreparedAgent` (its controller, env id, agent name and run folder).
         options: How to show them.
     """
-    env = make_env(prepared.env_id, render_mode="rgb_array")
-    is_human = prepared.spec.name == "human"
-    keymap = keymap_for(prepared.env_id, env.action_space, required=is_human)
-    human = HumanController(keymap) if keymap and options.window else None
-    controller = human if is_human else prepared.controller
     folder = prepared.run_dir or new_run_dir(options.runs_dir, prepared.env_id, prepared.spec.name)
     record_to = options.record_to
     if record_to is None and not options.window:
         record_to = new_file(folder / "videos" / f"play-{time.strftime('%Y%m%d-%H%M%S')}.mp4")
-    entry = catalog_entry_for_id(prepared.env_id)
-    state = HudState(agent=prepared.spec.name, env_id=prepared.env_id, episodes=options.episodes,
+    viewer = _viewer(prepared.env_id, prepared.spec.name, prepared.controller, options.versus,
+                     ViewerOptions(window=options.window, record_to=record_to, screenshot_dir=folder / "screenshots"),
+                     agent_is_human=prepared.spec.name == "human")
+    return _play(viewer, options.episodes, options.seed)
+
+
+def watch(options: WatchOptions) -> tuple[list[float], Path | None]:
+    """Show a run in a window while it trains (or after): its newest policy, and its training in a strip.
+
+    Once training is over, plays `options.episodes` episodes of the final policy and returns their returns
+    (and the video, when recording).
+    """
+    live = LiveTraining(options.run_dir, options.trusted_code, options.control)
+    viewer = _viewer(options.env_id, options.agent, live.policy, options.versus,
+                     ViewerOptions(window=True, record_to=options.record_to,
+                                   screenshot_dir=options.run_dir / "screenshots"), live=live)
+    return _play(viewer, options.episodes, options.seed)
+
+
+def _viewer(env_id: str, agent: str, controller: Controller, versus: str, options: ViewerOptions,
+            agent_is_human: bool = False, live: LiveTraining | None = None) -> Viewer:
+    """A viewer of `controller` in `env_id`, with the key map for take-over and the opponent `versus` asks for."""
+    env = make_env(env_id, render_mode="rgb_array")
+    keymap = keymap_for(env_id, env.action_space, required=agent_is_human)
+    human = HumanController(keymap) if keymap and options.window else None
+    entry = catalog_entry_for_id(env_id)
+    state = HudState(agent=agent, env_id=env_id, episodes=1,
                      action_labels=list(entry.action_labels) if entry and entry.action_labels else None,
                      help_lines=keymap.help_lines() if keymap else [])
-    state.help_lines += set_opponent(env, options.versus, prepared.controller)
-    viewer = Viewer(env, controller, state, ViewerOptions(window=options.window, record_to=record_to, human=human,
-                                                          screenshot_dir=folder / "screenshots"))
+    state.help_lines += set_opponent(env, versus, controller)
+    options.human = human
+    return Viewer(env, human if agent_is_human else controller, state, options, live=live)
+
+
+def _play(viewer: Viewer, episodes: int, seed: int) -> tuple[list[float], Path | None]:
+    viewer.state.episodes = episodes
     try:
-        returns = viewer.run(options.episodes, seed=options.seed)
+        returns = viewer.run(episodes, seed=seed)
     finally:
         video = viewer.close()
     return returns, video

@@ -14,6 +14,8 @@ from core.control import Controller
 from viewer.controls import KEY_HELP, SALIENCY_HELP, Controls
 from viewer.heatmap import overlay, stretch
 from viewer.hud import PANEL_WIDTH, Hud, HudState
+from viewer.live import LiveTraining
+from viewer.training_panel import STRIP_HEIGHT, TrainingPanel
 from viewer.video import VideoWriter
 from viewer.view_panel import VIEW_PANEL_WIDTH, ViewPanel
 
@@ -44,13 +46,18 @@ class Viewer:
 
     Events are pumped every frame, paused or not, so the window never freezes. For envs with image
     observations an agent's-view panel sits between the game frame and the HUD: the observation the shown
-    decision was made on, and (key `g`) the decision's saliency map over it.
+    decision was made on, and (key `g`) the decision's saliency map over it. With `live` (a run that trains
+    while it is shown) the controller is the run's newest policy, swapped in at each episode start; a strip
+    under the game shows the training, and episodes count towards `episodes` once training is over.
     """
 
-    def __init__(self, env: gym.Env, controller: Controller, state: HudState, options: ViewerOptions) -> None:
+    def __init__(self, env: gym.Env, controller: Controller, state: HudState, options: ViewerOptions,
+                 live: LiveTraining | None = None) -> None:
         self.env = env
         self.controller = controller
         self.state = state
+        self.live = live
+        self.training_panel = TrainingPanel() if live is not None else None
         self.view_panel = ViewPanel(env.observation_space) if ViewPanel.wanted(env.observation_space) else None
         self.seen: np.ndarray | None = None  # the observation the shown decision was made on
         self.state.help_lines = state.help_lines + KEY_HELP + ([SALIENCY_HELP] if self.view_panel else [])
@@ -72,13 +79,14 @@ class Viewer:
         return self.controls.quit
 
     def run(self, episodes: int, seed: int | None) -> list[float]:
-        """Play up to `episodes` episodes; returns the returns of those that finished."""
+        """Play up to `episodes` episodes (live: once training is over); returns the returns of those that finished."""
         returns: list[float] = []
         episode = 0
-        while episode < episodes and not self.quit:
+        while len(returns) < episodes and not self.quit:
             finished = self._play_episode(episode, None if seed is None else seed + episode)
             if finished:
-                returns.append(self.state.episode_return)
+                if self.state.counting:
+                    returns.append(self.state.episode_return)
                 self.state.finished_returns.append(self.state.episode_return)
                 episode += 1
         return returns
@@ -86,11 +94,13 @@ class Viewer:
     def _play_episode(self, index: int, seed: int | None) -> bool:
         """One episode; False when it was cut short by quit or restarted by reset."""
         observation, _ = self.env.reset(seed=seed)
-        self.controller.reset()
         self.state.episode, self.state.step, self.state.episode_return = index + 1, 0, 0.0
         self.state.decision, self.state.values = None, []
         self.seen = observation
         self._frame(advanced=True)
+        if self.live is not None and not self._take_newest_policy():
+            return False
+        self.controller.reset()
         done = False
         while not done:
             if self.quit:
@@ -112,6 +122,19 @@ class Viewer:
                 self.state.values.append(self.state.decision.value)
             done = terminated or truncated
             self._frame(advanced=True)
+        return True
+
+    def _take_newest_policy(self) -> bool:
+        """Live: wait (drawing) until a policy is loaded, then take the newest; False when the user quit first."""
+        assert self.live is not None
+        while not self.live.ready:
+            if self.quit:
+                return False
+            self.state.status = "loading the agent..."
+            self._frame(advanced=False)
+        self.live.before_episode()
+        self.state.counting = self.live.counting
+        self.state.status = ""
         return True
 
     def _acting_controller(self) -> Controller:
@@ -145,7 +168,9 @@ class Viewer:
         return pygame.Rect(self.canvas.get_width() - PANEL_WIDTH - VIEW_PANEL_WIDTH, 0, VIEW_PANEL_WIDTH, GAME_HEIGHT)
 
     def close(self) -> Path | None:
-        """Close the env and the window; returns the video path when recording."""
+        """Close the env and the window (live: stopping a training that still runs); returns the video path."""
+        if self.live is not None:
+            self.live.close()
         self.env.close()
         path = self.recorder.close() if self.recorder else None
         if self.screen is not None:
@@ -155,6 +180,8 @@ class Viewer:
     def _frame(self, advanced: bool) -> None:
         """Handle input, draw the frame and HUD, show it, and record it if the game advanced."""
         self._handle_events()
+        if self.live is not None:
+            self.live.on_frame(self.controls)
         self.state.paused, self.state.speed = self.controls.paused, self.controls.speed
         frame = self._compose()
         if self.recorder and advanced:
@@ -193,8 +220,9 @@ class Viewer:
         if game.get_size() != (width, GAME_HEIGHT):
             game = pygame.transform.scale(game, (width, GAME_HEIGHT))
         view_width = VIEW_PANEL_WIDTH if self.view_panel is not None else 0
+        strip_height = STRIP_HEIGHT if self.training_panel is not None else 0
         if self.canvas is None:
-            size = (width + view_width + PANEL_WIDTH, GAME_HEIGHT)
+            size = (width + view_width + PANEL_WIDTH, GAME_HEIGHT + strip_height)
             if self.options.window:
                 self.screen = pygame.display.set_mode(size)
                 pygame.display.set_caption(f"Agent Playground: {self.state.agent} on {self.state.env_id}")
@@ -205,4 +233,7 @@ class Viewer:
             view_rect = pygame.Rect(width, 0, view_width, GAME_HEIGHT)
             self.view_panel.draw(self.canvas, view_rect, self.seen, saliency, status)
         self.hud.draw(self.canvas, pygame.Rect(width + view_width, 0, PANEL_WIDTH, GAME_HEIGHT), self.state)
+        if self.training_panel is not None and self.live is not None:
+            strip = pygame.Rect(0, GAME_HEIGHT, self.canvas.get_width(), strip_height)
+            self.training_panel.draw(self.canvas, strip, self.live.view)
         return self.canvas
