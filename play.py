@@ -210,6 +210,9 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         raise
     if live_window is not None and live_window.opened:
         returns, video = live_window.wait()
+        if live_window.crashed:
+            say(f"The window closed unexpectedly (see above); training was not affected. Watch the agent with: "
+                f"python play.py watch {prepared.run_dir}")
     else:
         returns, video = _play(prepared, render, args)
     stats = _report(returns, video, say)

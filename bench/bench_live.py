@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_cli import append, machine, read_records, wait_for_background  # noqa: E402
 
 MODES = {"alone": ["--render", "none", "--no-clips"], "window": ["--render", "human"], "clips": ["--render", "none"]}
-DEFAULT_WORLDS = "CartPole:100000,Acrobot:100000,Breakout-MinAtar:40000"
+DEFAULT_WORLDS = "CartPole:300000,Acrobot:200000,Breakout-MinAtar:200000"
 
 
 def run_once(world: str, steps: int, mode: str, seed: int, runs_dir: Path, env: dict[str, str]) -> dict[str, Any]:
