@@ -101,9 +101,9 @@ def test_training_waits_for_the_window_publishes_newer_policies_pauses_and_stops
     """The window's first frame comes before the first update; the policy it plays gets newer; pause really
     stops the step counter; a checkpoint key saves a playable policy; ESC (stop) leaves a resumable run."""
     from agents.live import LiveOptions
+    from agents.presets import resolve_hyperparams
     from agents.registry import AGENTS
     from agents.run_record import RunRecord
-    from agents.presets import resolve_hyperparams
     from agents.training import TrainingInterrupted, train
     from agents.watching import LivePolicy
 
