@@ -2,6 +2,7 @@
 
     python bench/bench_live.py                                   # CartPole, Acrobot, Breakout-MinAtar; 3 rounds
     python bench/bench_live.py --worlds CartPole:100000 --rounds 5
+    python bench/bench_live.py --rounds 0 --first-frame 5          # seconds from the command to its window (X only)
 
 Each run is the real command, `python play.py --agent ppo --env E --timesteps N --retrain --seed S`, with a
 target no run can reach (`--hp solved_at=1e9`), so every run trains its whole budget:
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -56,6 +58,33 @@ def run_once(world: str, steps: int, mode: str, seed: int, runs_dir: Path, env: 
     return record
 
 
+def first_frame(world: str, seed: int, runs_dir: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Seconds from the command's start to its window on the X display, and to the end of its main imports
+    (the same imports timed in a process of their own)."""
+    imports = [sys.executable, "-c", "import play, agents.session, viewer.live"]
+    start = time.perf_counter()
+    subprocess.run(imports, cwd=ROOT, env=env, check=True)
+    imports_s = time.perf_counter() - start
+    command = [sys.executable, "play.py", "--agent", "ppo", "--env", world, "--seed", str(seed), "--retrain",
+               "--no-progress", "--runs-dir", str(runs_dir), "--render", "human"]
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    window_s = None
+    while time.perf_counter() - start < 60 and process.poll() is None:
+        found = subprocess.run(["xdotool", "search", "--name", "Agent Playground"], env=env, capture_output=True)
+        if found.stdout.strip():
+            window_s = time.perf_counter() - start
+            break
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait()
+    record = {"world": world, "mode": "first-frame", "seed": seed, "imports_s": round(imports_s, 3),
+              "window_s": None if window_s is None else round(window_s, 3)}
+    record["background_s"] = wait_for_background(str(runs_dir))
+    return record
+
+
 def table(records: list[dict[str, Any]]) -> str:
     """Median steps/s per world and mode, and each mode's cost against training alone."""
     lines = ["| world | mode | steps/s median (min-max) | runs | vs alone |", "|---|---|---|---|---|"]
@@ -71,6 +100,15 @@ def table(records: list[dict[str, Any]]) -> str:
                 f"{100 * (medians[mode] / medians['alone'] - 1):+.1f}%"
             lines.append(f"| {world} | {mode} | {medians[mode]:,.0f} ({min(speeds):,.0f}-{max(speeds):,.0f}) | "
                          f"{len(speeds)} | {cost} |")
+    frames = [r for r in records if r.get("mode") == "first-frame" and r.get("window_s") is not None]
+    if frames:
+        lines += ["", "| world | command start to window, s median (min-max) | main imports alone, s median | runs |",
+                  "|---|---|---|---|"]
+        for world in dict.fromkeys(r["world"] for r in frames):
+            windows = [r["window_s"] for r in frames if r["world"] == world]
+            imports = [r["imports_s"] for r in frames if r["world"] == world]
+            lines.append(f"| {world} | {statistics.median(windows):.2f} ({min(windows):.2f}-{max(windows):.2f}) | "
+                         f"{statistics.median(imports):.2f} | {len(windows)} |")
     return "\n".join(lines)
 
 
@@ -80,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path, help="the JSON-lines file (default runs/bench_live/<time>.jsonl)")
     parser.add_argument("--table", type=Path, help="only print the table of an earlier output file")
+    parser.add_argument("--first-frame", type=int, default=0, metavar="N",
+                        help="also time N starts of the window (needs an X display and xdotool)")
     args = parser.parse_args(argv)
     if args.table:
         print(table(read_records(args.table)))
@@ -101,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
                     record = run_once(name, steps, mode, 100 + round_index, Path(runs_dir), env)
                     append(out, record)
                     print(json.dumps(record), flush=True)
+        for index in range(args.first_frame):
+            for name, _ in worlds:
+                record = first_frame(name, 200 + index, Path(runs_dir), env)
+                append(out, record)
+                print(json.dumps(record), flush=True)
     print(f"machine: {machine()['cpu']}, {os.cpu_count()} cores; window: {display}; output: {out}")
     print(table(read_records(out)))
     return 0
