@@ -61,6 +61,8 @@ def run_once(world: str, steps: int, mode: str, seed: int, runs_dir: Path, env: 
 def first_frame(world: str, seed: int, runs_dir: Path, env: dict[str, str]) -> dict[str, Any]:
     """Seconds from the command's start to its window on the X display, and to the end of its main imports
     (the same imports timed in a process of their own)."""
+    if _windows(env):
+        raise SystemExit("another playground window is open on this display: close it first")
     imports = [sys.executable, "-c", "import play, agents.session, viewer.live"]
     start = time.perf_counter()
     subprocess.run(imports, cwd=ROOT, env=env, check=True)
@@ -72,8 +74,7 @@ def first_frame(world: str, seed: int, runs_dir: Path, env: dict[str, str]) -> d
                                start_new_session=True)
     window_s = None
     while time.perf_counter() - start < 60 and process.poll() is None:
-        found = subprocess.run(["xdotool", "search", "--name", "Agent Playground"], env=env, capture_output=True)
-        if found.stdout.strip():
+        if _windows(env):
             window_s = time.perf_counter() - start
             break
         time.sleep(0.01)
@@ -83,6 +84,12 @@ def first_frame(world: str, seed: int, runs_dir: Path, env: dict[str, str]) -> d
               "window_s": None if window_s is None else round(window_s, 3)}
     record["background_s"] = wait_for_background(str(runs_dir))
     return record
+
+
+def _windows(env: dict[str, str]) -> int:
+    """How many playground windows the X display has (xwininfo lists them by title)."""
+    listing = subprocess.run(["xwininfo", "-root", "-children"], env=env, capture_output=True, text=True).stdout
+    return listing.count('"Agent Playground:')
 
 
 def table(records: list[dict[str, Any]]) -> str:
@@ -119,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="the JSON-lines file (default runs/bench_live/<time>.jsonl)")
     parser.add_argument("--table", type=Path, help="only print the table of an earlier output file")
     parser.add_argument("--first-frame", type=int, default=0, metavar="N",
-                        help="also time N starts of the window (needs an X display and xdotool)")
+                        help="also time N starts of the window (needs an X display and xwininfo)")
     args = parser.parse_args(argv)
     if args.table:
         print(table(read_records(args.table)))
