@@ -8,6 +8,10 @@ minimal action set. Ids: `playground/Breakout-MinAtar-v0`, ...; short names `Bre
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import gymnasium as gym
@@ -37,6 +41,67 @@ def minatar_id(game: str) -> str:
     return f"playground/{game}-MinAtar-v0"
 
 
+def _game_module(game: str) -> ModuleType:
+    """minatar's module for one game, loaded from its file.
+
+    `import minatar` runs the package's `__init__`, whose `Environment` imports matplotlib and seaborn for its
+    own display (1-1.7 s here, before any frame could be drawn); the games themselves need only NumPy.
+    """
+    name = f"_minatar_games.{game}"
+    if name in sys.modules:
+        return sys.modules[name]
+    package = importlib.util.find_spec("minatar")  # locates the package without running its __init__
+    if package is None or not package.submodule_search_locations:
+        raise PlaygroundError(f"MinAtar games need the minatar package: {INSTALL_HINT}.")
+    path = Path(package.submodule_search_locations[0]) / "environments" / f"{game}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise PlaygroundError(f"this minatar package has no game {game!r}; reinstall it: {INSTALL_HINT}.")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class StickyGame:
+    """One MinAtar game with sticky actions: the rules of `minatar.Environment`, without its display imports.
+
+    Args:
+        game: The minatar module name.
+        sticky_action_prob: The chance that the previous action is repeated instead of the chosen one.
+        difficulty_ramping: Whether the game speeds up as it goes (as in the paper).
+    """
+
+    def __init__(self, game: str, sticky_action_prob: float = 0.1, difficulty_ramping: bool = True) -> None:
+        self.env = _game_module(game).Env(ramping=difficulty_ramping)
+        self.random = np.random.RandomState()
+        self.sticky_action_prob = sticky_action_prob
+        self.last_action = 0
+
+    def seed(self, seed: int) -> None:
+        """Seed the sticky actions and the game from one RandomState, as minatar does."""
+        self.random = np.random.RandomState(seed)
+        self.env.random = self.random
+
+    def reset(self) -> None:
+        self.env.reset()
+
+    def act(self, action: int) -> tuple[float, bool]:
+        if self.random.rand() < self.sticky_action_prob:
+            action = self.last_action
+        self.last_action = action
+        return self.env.act(action)
+
+    def state(self) -> np.ndarray:
+        return self.env.state()
+
+    def state_shape(self) -> tuple[int, int, int]:
+        return self.env.state_shape()
+
+    def minimal_action_set(self) -> list[int]:
+        return self.env.minimal_action_set()
+
+
 class MinAtarEnv(PygameGame):
     """One MinAtar game with sticky actions (probability 0.1) and difficulty ramping, as in the paper.
 
@@ -51,11 +116,7 @@ class MinAtarEnv(PygameGame):
     window_size = (400, 400)
 
     def __init__(self, game: str, render_mode: str | None = None, obs_mode: str = "vector") -> None:
-        try:
-            from minatar import Environment
-        except ImportError:
-            raise PlaygroundError(f"MinAtar games need the minatar package: {INSTALL_HINT}.") from None
-        self.game = Environment(game, sticky_action_prob=0.1, difficulty_ramping=True)
+        self.game = StickyGame(game, sticky_action_prob=0.1, difficulty_ramping=True)
         self.title = f"{game} (MinAtar)"
         self.actions = list(self.game.minimal_action_set())
         height, width, channels = self.game.state_shape()

@@ -133,3 +133,28 @@ def test_missing_minatar_is_a_one_line_fix(monkeypatch):
     monkeypatch.setitem(sys.modules, "minatar", None)  # importing it now fails, as when it is not installed
     with pytest.raises(PlaygroundError, match="pip install minatar"):
         make_env("playground/Asterix-MinAtar-v0")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("minatar") is None, reason="needs the minatar package")
+@pytest.mark.parametrize("game", ["breakout", "space_invaders", "asterix", "freeway", "seaquest"])
+def test_our_minatar_games_follow_minatar_environment_exactly(game):
+    """StickyGame skips minatar's display imports; same seed and actions give the same states, rewards, ends."""
+    from minatar import Environment
+
+    from envs.minatar import StickyGame
+
+    reference, ours = Environment(game, sticky_action_prob=0.1, difficulty_ramping=True), StickyGame(game)
+    reference.seed(7)
+    ours.seed(7)
+    reference.reset()
+    ours.reset()
+    actions = ours.minimal_action_set()
+    assert actions == reference.minimal_action_set()
+    rng = np.random.default_rng(0)
+    for _ in range(3000):
+        action = int(rng.choice(actions))
+        step = reference.act(action)
+        assert ours.act(action) == step and (ours.state() == reference.state()).all()
+        if step[1]:
+            reference.reset()
+            ours.reset()
