@@ -39,12 +39,13 @@ class LiveOptions:
     Args:
         control: The requests of the window that shows this run; None when no window controls it.
         clips: TensorBoard clips of the policy: at every evaluation and the end ("evaluations", for headless
-            runs), only of the final policy ("final", when a window shows the run), or "none".
+            runs), only of the final policy ("final", when a window shows the run), or "none" (the default for
+            `train()` called from code; `play.py` chooses, see agents.session.SessionOptions).
         trusted_code: The perception plug-in the user allowed, for the clip writer's copy of the agent.
     """
 
     control: TrainingControl | None = None
-    clips: str = "evaluations"
+    clips: str = "none"
     trusted_code: list[str] = field(default_factory=list)
 
     def feed(self, run_dir: Path, total: int, solved_at: float | None) -> LiveFeed:

@@ -106,13 +106,15 @@ def test_tensorboard_holds_training_curves_eval_and_hparams(trained):
         assert tag in scalars, (tag, sorted(scalars))
     eval_returns = [event.value for event in events.Scalars("eval/mean_reward")]
     assert max(eval_returns) >= 475
-    episode = _episode_image(event_dirs[0])  # written by a background process after training
-    assert len(episode) == 1 and episode[0].step == summary["timesteps"]
+    episode = _episode_image(event_dirs[0])  # filmed by a background process, one per evaluation and the final
+    filmed = sorted({image.step for image in episode})
+    assert len(filmed) >= 2 and filmed[-1] == summary["timesteps"]
     import io
 
     import imageio.v2 as imageio
 
-    gif = imageio.get_reader(io.BytesIO(episode[0].encoded_image_string), format="GIF")
+    final = [image for image in episode if image.step == summary["timesteps"]][-1]  # the solved policy
+    gif = imageio.get_reader(io.BytesIO(final.encoded_image_string), format="GIF")
     assert gif.get_length() > 100  # a solved CartPole episode: 500 steps, every 2nd frame kept
     hparams = events.PluginTagToContent("hparams")
     assert "_hparams_/session_start_info" in hparams, sorted(hparams)
