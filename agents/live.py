@@ -22,6 +22,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from agents.clip_writer import ClipQueue
 from agents.live_control import TrainingControl
 from agents.live_files import POLICY_FILE, LiveStatus, live_dir, read_status, snapshot_from_model, write_snapshot
+from agents.models import save_model
 from agents.normalization import ObservationNormalizer
 from agents.training_state import save_checkpoint
 from core.errors import PlaygroundError
@@ -128,15 +129,13 @@ class LiveFeed(BaseCallback):
         save_checkpoint(self.run_dir, self.model, self.training_env)
         folder = self.run_dir / "policies" / f"step-{self.model.num_timesteps}"
         folder.mkdir(parents=True, exist_ok=True)
-        from agents.models import save_model
-
         save_model(folder, self.model, self._normalizer())
         shutil.copyfile(self.run_dir / "config.json", folder / "config.json")
         self.status.message = f"checkpoint saved at step {self.model.num_timesteps:,} (and policies/{folder.name})"
 
-    def publish_policy(self, final: bool = False) -> None:
+    def publish_policy(self) -> None:
         """Write the current policy as the newest snapshot."""
-        snapshot = snapshot_from_model(self.model, self._normalizer(), final)
+        snapshot = snapshot_from_model(self.model, self._normalizer())
         write_snapshot(live_dir(self.run_dir) / POLICY_FILE, snapshot)
         self.status.policy_step = snapshot.step
         self._last_snapshot = time.monotonic()

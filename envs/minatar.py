@@ -47,12 +47,15 @@ def _game_module(game: str) -> ModuleType:
     `import minatar` runs the package's `__init__`, whose `Environment` imports matplotlib and seaborn for its
     own display (1-1.7 s here, before any frame could be drawn); the games themselves need only NumPy.
     """
+    try:
+        package = importlib.util.find_spec("minatar")  # locates the package without running its __init__
+    except (ImportError, ValueError):  # ValueError: a module entry without a spec (blocked in sys.modules)
+        package = None
+    if package is None or not package.submodule_search_locations:
+        raise PlaygroundError(f"MinAtar games need the minatar package: {INSTALL_HINT}.")
     name = f"_minatar_games.{game}"
     if name in sys.modules:
         return sys.modules[name]
-    package = importlib.util.find_spec("minatar")  # locates the package without running its __init__
-    if package is None or not package.submodule_search_locations:
-        raise PlaygroundError(f"MinAtar games need the minatar package: {INSTALL_HINT}.")
     path = Path(package.submodule_search_locations[0]) / "environments" / f"{game}.py"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None or not path.is_file():
