@@ -98,9 +98,11 @@ class _ClipMaker:
 
     def __init__(self, run_dir: Path, trusted_code: list[str]) -> None:
         from agents.run_record import read_record
+        from envs.make import env_spaces
 
         self.run_dir = run_dir
         self.record = read_record(run_dir, trusted_code=trusted_code)
+        self.observation_shape = env_spaces(self.record.env_id)[0].shape
         self.model = None
 
     def make(self, path: Path) -> None:
@@ -111,10 +113,8 @@ class _ClipMaker:
         from agents.live_files import read_snapshot
         from agents.models import build_player, load_weights
         from agents.registry import AGENTS
-        from envs.make import env_spaces
 
-        observation_space, _ = env_spaces(self.record.env_id)
-        snapshot = read_snapshot(path, observation_space.shape)
+        snapshot = read_snapshot(path, self.observation_shape)
         spec = AGENTS.get(self.record.agent)
         if self.model is None:
             self.model = build_player(spec, self.record, snapshot.weights, torch.device("cpu"), path)

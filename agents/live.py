@@ -164,19 +164,18 @@ class LiveFeed(BaseCallback):
         if self.clips is not None and self.clips.every_evaluation:
             self.clips.add(snapshot_from_model(self.model, self._normalizer()))
 
-    def finish(self, phase: str, normalizer: ObservationNormalizer | None = None, final_policy: bool = True) -> None:
+    def finish(self, phase: str, final_policy: bool = True) -> None:
         """Training is over: publish the policy it ends with (the one saved as model.pt) and the last status.
 
         Args:
             phase: How it ended: solved, budget spent, interrupted or failed.
-            normalizer: The statistics saved with the final policy.
             final_policy: Whether the model now holds the final policy (False when interrupted or failed).
         """
         if self.model is None:  # stopped before training started
             return
         self._stop_clock()
         if final_policy:
-            snapshot = snapshot_from_model(self.model, normalizer, final=True)
+            snapshot = snapshot_from_model(self.model, self._normalizer(), final=True)
             write_snapshot(live_dir(self.run_dir) / POLICY_FILE, snapshot)
             self.status.policy_step = snapshot.step
             if self.clips is not None:

@@ -35,7 +35,7 @@ CLIPS_DIR = "clips"
 FORMAT_VERSION = 1
 PHASES = ("learning", "paused", "confirming", "solved", "budget spent", "interrupted", "failed")
 ENDED = ("solved", "budget spent", "interrupted", "failed")  # the phases after which no policy follows
-MAX_EVALUATIONS = 10_000  # the curve a status keeps (the newest); a longer run thins nothing else
+MAX_EVALUATIONS = 10_000  # the most evaluation points a status keeps (the newest ones)
 MAX_STEP = 10**13
 
 

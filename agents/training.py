@@ -203,7 +203,7 @@ def _finish(model: BaseAlgorithm, env: VecEnv, best: float, keeper: BestPolicy, 
         keeper.restore(env)  # unsolved: keep the best policy the evaluations found, not the last weights
     normalizer = ObservationNormalizer.from_vec_env(env)
     model_path = save_model(run_dir, model, normalizer)
-    feed.finish("solved" if solved else "budget spent", normalizer)
+    feed.finish("solved" if solved else "budget spent")
     return TrainingResult(
         model=model,
         normalizer=normalizer,

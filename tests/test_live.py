@@ -172,22 +172,30 @@ def _window_child(parent: int) -> int | None:
     return None
 
 
-@pytest.mark.slow
-def test_closing_the_live_window_stops_training_with_a_checkpoint_and_exit_130(tmp_path):
-    """SDL turns SIGTERM into the window's close event: the same path as ESC or the close button."""
+def _signal_the_live_window(tmp_path: Path, timesteps: int, signum: int) -> tuple[int, str, str, Path]:
+    """Train CartPole with the live window, send `signum` to the window's process once training runs; returns
+    the command's exit code, stdout, stderr and run folder."""
     runs = tmp_path / "runs"
     command = [sys.executable, str(ROOT / "play.py"), "--agent", "ppo", "--env", "CartPole", "--render", "human",
-               "--hp", "solved_at=1e9", "--timesteps", "5000000", "--no-progress", "--runs-dir", str(runs)]
+               "--hp", "solved_at=1e9", "--timesteps", str(timesteps), "--no-progress", "--runs-dir", str(runs),
+               "--json"]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                preexec_fn=default_sigint)
     try:
         run_dir = _wait(lambda: next(runs.glob("CartPole-v1/ppo/*"), None), what="the run folder")
         _wait(lambda: (_status(run_dir) or LiveStatus("learning", 0, 1)).step > 0, what="training to start")
-        os.kill(_wait(lambda: _window_child(process.pid), what="the window process"), signal.SIGTERM)
-        stdout, stderr = process.communicate(timeout=60)
+        os.kill(_wait(lambda: _window_child(process.pid), what="the window process"), signum)
+        stdout, stderr = process.communicate(timeout=120)
     finally:
         process.kill()
-    assert process.returncode == 130, stderr[-2000:]
+    return process.returncode, stdout, stderr, run_dir
+
+
+@pytest.mark.slow
+def test_closing_the_live_window_stops_training_with_a_checkpoint_and_exit_130(tmp_path):
+    """SDL turns SIGTERM into the window's close event: the same path as ESC or the close button."""
+    returncode, _, stderr, run_dir = _signal_the_live_window(tmp_path, 5_000_000, signal.SIGTERM)
+    assert returncode == 130, stderr[-2000:]
     assert f"python play.py --resume {run_dir}" in stderr and "Traceback" not in stderr
     assert _status(run_dir).phase == "interrupted" and (run_dir / "checkpoint.pt").is_file()
     resumed = last_json(run_cli("--resume", str(run_dir), "--timesteps", str(_status(run_dir).step + 2048), *FAST,
@@ -197,19 +205,8 @@ def test_closing_the_live_window_stops_training_with_a_checkpoint_and_exit_130(t
 
 @pytest.mark.slow
 def test_a_crash_of_the_window_never_loses_training(tmp_path):
-    runs = tmp_path / "runs"
-    command = [sys.executable, str(ROOT / "play.py"), "--agent", "ppo", "--env", "CartPole", "--render", "human",
-               "--hp", "solved_at=1e9", "--timesteps", "60000", "--no-progress", "--runs-dir", str(runs), "--json"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               preexec_fn=default_sigint)
-    try:
-        run_dir = _wait(lambda: next(runs.glob("CartPole-v1/ppo/*"), None), what="the run folder")
-        _wait(lambda: (_status(run_dir) or LiveStatus("learning", 0, 1)).step > 0, what="training to start")
-        os.kill(_wait(lambda: _window_child(process.pid), what="the window process"), signal.SIGKILL)
-        stdout, stderr = process.communicate(timeout=120)
-    finally:
-        process.kill()
-    assert process.returncode == 0, stderr[-2000:]
+    returncode, stdout, stderr, run_dir = _signal_the_live_window(tmp_path, 60_000, signal.SIGKILL)
+    assert returncode == 0, stderr[-2000:]
     summary = json.loads(stdout.strip().splitlines()[-1])
     assert summary["trained"] and summary["timesteps"] >= 60000 and summary["episodes"] == 0
     assert "The window closed unexpectedly" in stdout and (run_dir / "model.pt").is_file()

@@ -55,13 +55,24 @@ def heat_colour(value: float) -> tuple[int, int, int]:
     return tuple(int(c) for c in base + abs(level) * (far - base))
 
 
-class Hud:
-    """Draws a `HudState` into a panel; fonts are made once."""
+class TextPanel:
+    """A panel of text lines in two fonts, made once (the HUD and the training strip are both such panels)."""
 
     def __init__(self) -> None:
         pygame.font.init()
         self.font = pygame.font.Font(None, 22)
         self.small = pygame.font.Font(None, 18)
+
+    def _line(self, surface: pygame.Surface, text: str, x: int, y: int, colour: tuple = TEXT,
+              font: pygame.font.Font | None = None, spacing: int = 2) -> int:
+        """Draw one line of text; returns the y of the next line."""
+        font = font or self.font
+        surface.blit(font.render(text, True, colour), (x, y))
+        return y + font.get_linesize() + spacing
+
+
+class Hud(TextPanel):
+    """Draws a `HudState` into a panel."""
 
     def draw(self, surface: pygame.Surface, rect: pygame.Rect, state: HudState) -> None:
         """Render the panel into `rect` of `surface`."""
@@ -120,12 +131,6 @@ class Hud:
                                               cell - 1, MEMORY_CELL_HEIGHT - 1))
         rows = -(-shown.size // columns)
         return y + rows * MEMORY_CELL_HEIGHT + 6
-
-    def _line(self, surface: pygame.Surface, text: str, x: int, y: int, colour: tuple = TEXT,
-              font: pygame.font.Font | None = None, spacing: int = 2) -> int:
-        font = font or self.font
-        surface.blit(font.render(text, True, colour), (x, y))
-        return y + font.get_linesize() + spacing
 
     def _bars(self, surface: pygame.Surface, title: str, values: np.ndarray, chosen: object,
               labels: list[str] | None, x: int, y: int, width: int, normalized: bool) -> int:

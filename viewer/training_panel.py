@@ -9,7 +9,7 @@ import pygame
 
 from agents.live_files import LiveStatus
 from viewer.controls import TRAINING_HELP
-from viewer.hud import ACCENT, BACKGROUND, CHOSEN, MUTED, TEXT
+from viewer.hud import ACCENT, BACKGROUND, CHOSEN, MUTED, TEXT, TextPanel
 
 STRIP_HEIGHT = 124
 GRID = (40, 44, 54)
@@ -64,13 +64,8 @@ def shown_policy_text(view: TrainingView) -> str:
     return f"on screen: the policy of step {view.shown_step:,}{newer}"
 
 
-class TrainingPanel:
-    """Draws a `TrainingView` into a strip; fonts are made once."""
-
-    def __init__(self) -> None:
-        pygame.font.init()
-        self.font = pygame.font.Font(None, 22)
-        self.small = pygame.font.Font(None, 18)
+class TrainingPanel(TextPanel):
+    """Draws a `TrainingView` into a strip."""
 
     def draw(self, surface: pygame.Surface, rect: pygame.Rect, view: TrainingView) -> None:
         """Render the strip into `rect` of `surface`: the curve on the left, the text on the right."""
@@ -137,9 +132,3 @@ class TrainingPanel:
             pygame.draw.polygon(surface, CHOSEN, [(x, plot.bottom - 6), (x - 4, plot.bottom), (x + 4, plot.bottom)])
         label = self.small.render(f"0 .. {x_end:,} steps", True, MUTED)
         surface.blit(label, (plot.x, plot.bottom + 2))
-
-    def _line(self, surface: pygame.Surface, text: str, x: int, y: int, colour: tuple = TEXT,
-              font: pygame.font.Font | None = None) -> int:
-        font = font or self.font
-        surface.blit(font.render(text, True, colour), (x, y))
-        return y + font.get_linesize() + 2
