@@ -133,7 +133,7 @@ def test_human_render_mode_draws_a_window(env_class):
 def snake_at(body, heading, food=(0, 0)) -> SnakeEnv:
     env = SnakeEnv(size=8)
     env.reset(seed=0)
-    env.body, env.heading, env.food = list(body), heading, food
+    env.place(list(body), heading, food)
     return env
 
 
@@ -179,7 +179,7 @@ def test_snake_features_point_to_the_food_in_the_snake_frame():
 def test_snake_starves_without_food():
     env = SnakeEnv(size=8, hunger_limit=3)
     env.reset(seed=0)
-    env.body, env.heading, env.food = [(1, 1), (1, 2), (1, 3)], 1, (7, 7)
+    env.place([(1, 1), (1, 2), (1, 3)], heading=1, food=(7, 7))
     outcomes = [env.step(STRAIGHT)[2:4] for _ in range(3)]
     assert outcomes == [(False, False), (False, False), (False, True)]
 

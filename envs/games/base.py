@@ -1,4 +1,5 @@
-"""The common shell of our pygame games: observation modes, render modes and the one drawing routine."""
+"""The common shell of our pygame games: observation modes, render modes and the one drawing routine; and the
+single game of a batched game (`BatchedGameEnv`)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import gymnasium as gym
 import numpy as np
 
 from core.errors import PlaygroundError
+from envs.games.batch import BatchedGames
 from envs.games.canvas import Canvas, Painter, Window
+from envs.games.raster import PIXEL_SIZE
 
 OBS_MODES = ("vector", "pixels")
-PIXEL_SIZE = 64
+ONLY = np.zeros(1, dtype=np.int64)  # the index of the one game in a single env's batch
 
 
 class PygameGame(gym.Env):
@@ -88,3 +91,54 @@ class PygameGame(gym.Env):
             self._window.close()
             self._window = None
         self._canvases.clear()
+
+
+class BatchedGameEnv(PygameGame):
+    """One game of a batched game (envs/games/batch.py): a batch of one, so one game and many share the rules.
+
+    Pixel observations come from the batch's NumPy renderer, which paints the same pixels as `draw` at 64x64
+    (tested). Subclasses create `games` before calling this constructor and implement `draw` and `_info`.
+
+    Args:
+        games: The batch of one game that holds the state and the rules.
+        render_mode: None, "human" or "rgb_array".
+        obs_mode: "vector" or "pixels".
+    """
+
+    def __init__(self, games: BatchedGames, render_mode: str | None = None, obs_mode: str = "vector") -> None:
+        self.games = games
+        self.vector_space = games.vector_space
+        super().__init__(render_mode, obs_mode)
+        self.action_space = gym.spaces.Discrete(games.num_actions)
+        self._streams_started = False
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        if seed is not None or not self._streams_started:
+            # A batch seeded s plays game i from seed s + i: the single game seeded s is game 0 of such a batch.
+            start = seed if seed is not None else int(self.np_random.integers(2**63))
+            self.games.streams.seed(ONLY, np.array([start]))
+            self._streams_started = True
+        self.games.reset_games(ONLY)
+        self._after_step()
+        return self.observe(), self._info()
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
+        if not self.action_space.contains(action):
+            raise ValueError(f"invalid action {action!r} for {self.action_space}")
+        reward, terminated, truncated = self._step_games(np.array([action], dtype=np.int64))
+        self._after_step()
+        return self.observe(), float(reward[0]), bool(terminated[0]), bool(truncated[0]), self._info()
+
+    def _step_games(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Step the batch of one; a game with an opponent adds the opponent's move here."""
+        return self.games.step(actions)
+
+    def _info(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def vector_observation(self) -> np.ndarray:
+        return self.games.vector_observation(ONLY)[0]
+
+    def observe(self, obs_mode: str | None = None) -> np.ndarray:
+        return self.games.observe(obs_mode or self.obs_mode, ONLY)[0]

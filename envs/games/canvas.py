@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-Color = tuple[int, int, int]
+from envs.games.raster import Color, rect_box, tile_box
 
 
 class Painter:
@@ -33,20 +33,15 @@ class Painter:
     def rect(self, color: Color, x: float, y: float, width: float, height: float) -> None:
         """Paint a moving object: top-left (x, y) and size in game units.
 
-        The size in pixels is the same wherever the object is (at least one pixel, so that a ball stays
-        visible at 64x64); the position is rounded to the nearest pixel.
+        Rounded to whole pixels by `raster.rect_box`, the rule the batch renderer shares.
         """
-        pixel_width, pixel_height = max(1, round(width * self._sx)), max(1, round(height * self._sy))
-        left = round((x + width / 2) * self._sx - pixel_width / 2)
-        top = round((y + height / 2) * self._sy - pixel_height / 2)
-        self._paint(color, left, top, pixel_width, pixel_height)
+        left, top, pixel_width, pixel_height = rect_box(x, y, width, height, self._sx, self._sy)
+        self._paint(color, int(left), int(top), int(pixel_width), int(pixel_height))
 
     def tile(self, color: Color, x: float, y: float, width: float, height: float) -> None:
-        """Paint a tile of a grid: each edge is rounded on its own, so neighbouring tiles meet without gaps."""
-        left, top = round(x * self._sx), round(y * self._sy)
-        right = max(round((x + width) * self._sx), left + 1)
-        bottom = max(round((y + height) * self._sy), top + 1)
-        self._paint(color, left, top, right - left, bottom - top)
+        """Paint a tile of a grid, rounded by `raster.tile_box`: neighbouring tiles meet without gaps."""
+        left, top, tile_width, tile_height = tile_box(x, y, width, height, self._sx, self._sy)
+        self._paint(color, int(left), int(top), int(tile_width), int(tile_height))
 
     def _paint(self, color: Color, left: int, top: int, width: int, height: int) -> None:
         import pygame
