@@ -5,9 +5,11 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+import gymnasium as gym
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor, VecNormalize
 
+from envs.games import batched_game_ids
 from envs.make import make_env
 from envs.vector import GymnasiumVecEnv, SameStepCartPoleVectorEnv
 
@@ -19,12 +21,16 @@ def make_vector_env(env_id: str, n_envs: int, seed: int, env_kwargs: dict[str, A
     `training=True` adds the training-only wrappers of Atari games (life loss ends an episode, clipped
     rewards); evaluation envs leave it False so that they score whole games.
 
-    CartPole-v1 runs on Gymnasium's NumPy-batched CartPole, one call per step for all copies;
-    every other env runs as a DummyVecEnv of Monitor-wrapped Gymnasium envs.
+    CartPole-v1 runs on Gymnasium's NumPy-batched CartPole and our games on their batched engines
+    (envs/games/batch.py), one call per step for all copies; every other env runs as a DummyVecEnv of
+    Monitor-wrapped Gymnasium envs.
     """
     env_kwargs = env_kwargs or {}
     if env_id == "CartPole-v1" and not env_kwargs:
         vec_env: VecEnv = VecMonitor(GymnasiumVecEnv(SameStepCartPoleVectorEnv(num_envs=n_envs)))
+    elif env_id in batched_game_ids() and not env_kwargs:
+        games = gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="vector_entry_point")
+        vec_env = VecMonitor(GymnasiumVecEnv(games))
     else:
         make_env(env_id, **env_kwargs).close()  # fail early with a clear message
         vec_env = make_vec_env(partial(make_env, env_id, training=training), n_envs=n_envs, seed=seed,

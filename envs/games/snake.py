@@ -9,7 +9,7 @@ import numpy as np
 
 from core.errors import PlaygroundError
 from envs.games.base import PIXEL_SIZE, BatchedGameEnv
-from envs.games.batch import EVERY, BatchedGames, Index
+from envs.games.batch import EVERY, BatchedGames, GameVectorEnv, Index
 from envs.games.canvas import Painter
 from envs.games.raster import tile_box, tile_map
 
@@ -158,6 +158,11 @@ class SnakeGames(BatchedGames):
         self.heading[game], self.length[game] = heading, len(body)
         self.has_food[game] = food is not None
         self.food_x[game], self.food_y[game] = food if food is not None else (0, 0)
+
+
+def vector_env(num_envs: int, obs_mode: str = "vector", max_episode_steps: int = 1000, **rules: Any) -> GameVectorEnv:
+    """`num_envs` Snake games as one Gymnasium vector env (the `vector_entry_point` of the Snake ids)."""
+    return GameVectorEnv(SnakeGames(num_envs, **rules), obs_mode, max_episode_steps)
 
 
 def _pixel_cells(size: int) -> np.ndarray:
