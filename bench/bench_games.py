@@ -4,6 +4,7 @@
     python bench/bench_games.py engine --games 4096 --rounds 5
     git worktree add /tmp/before 38e7556                        # the release before the batched engines
     python bench/bench_games.py train --before /tmp/before      # the real command, today's presets vs the old ones
+    python bench/bench_games.py master --seeds 100 101 102 103 104   # the default command's scores, and random's
 
 engine: steps per second with random actions, in one process, the sides interleaved round by round:
   batched   `gymnasium.make_vec(id, num_envs=N)`: the batched engine (envs/games/batch.py) as a Gymnasium vector env
@@ -13,6 +14,8 @@ engine: steps per second with random actions, in one process, the sides interlea
 train: the real command, `python play.py --agent ppo --env G --render none --retrain --json --seed S`, run from this
   checkout and from the --before checkout (its own presets and envs), alternating; the speed of a run is its steps
   over its training seconds (from its JSON summary), the score its final evaluation's mean return.
+master: the default command (`--agent ppo`, the preset's budget) per game and seed, 50 evaluation episodes, beside
+  `--agent random`; a Pong game counts as won when its return is positive (the agent reached 5 points first).
 """
 
 from __future__ import annotations
@@ -119,9 +122,9 @@ def engine(args: argparse.Namespace) -> None:
                   f"{medians['before']:,.0f} | {medians['batched'] / medians['before']:.0f}x |")
 
 
-def train_once(checkout: Path, game: str, seed: int, extra: list[str]) -> dict[str, Any]:
+def train_once(checkout: Path, game: str, seed: int, extra: list[str], agent: str = "ppo") -> dict[str, Any]:
     """One real command in `checkout`; its JSON summary plus the wall time."""
-    command = [sys.executable, "play.py", "--agent", "ppo", "--env", game, "--render", "none", "--retrain",
+    command = [sys.executable, "play.py", "--agent", agent, "--env", game, "--render", "none", "--retrain",
                "--json", "--no-progress", "--no-clips", "--episodes", "50", "--seed", str(seed),
                "--runs-dir", str(checkout / "runs-bench"), *extra]
     env = {**os.environ, "PYTHONPATH": str(checkout)}
@@ -132,8 +135,11 @@ def train_once(checkout: Path, game: str, seed: int, extra: list[str]) -> dict[s
         summary = json.loads(completed.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):
         return {"error": completed.stderr[-1500:], "wall_s": wall}
+    if agent == "random":
+        return {"wall_s": round(wall, 1), "mean_return": summary["mean_return"], "returns": summary["returns"]}
     return {"wall_s": round(wall, 1), "steps": summary["timesteps"], "train_s": summary["train_seconds"],
-            "steps_per_s": summary["timesteps"] / summary["train_seconds"], "mean_return": summary["mean_return"]}
+            "steps_per_s": summary["timesteps"] / summary["train_seconds"], "mean_return": summary["mean_return"],
+            "returns": summary["returns"], "solved": summary["solved"]}
 
 
 def train(args: argparse.Namespace) -> None:
@@ -161,6 +167,32 @@ def train(args: argparse.Namespace) -> None:
               f"{median['mean_return']:.1f} |")
 
 
+def master(args: argparse.Namespace) -> None:
+    """The default command per game and seed, and the random agent; one JSON line per run, then a table."""
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for seed in args.seeds:
+        for game in args.game:
+            for agent in ("ppo", "random"):
+                record = {"game": game, "agent": agent, "seed": seed, **train_once(ROOT, game, seed, [], agent)}
+                print(json.dumps({key: value for key, value in record.items() if key != "returns"}), flush=True)
+                rows.setdefault(f"{game}:{agent}", []).append(record)
+    print(f"# {machine()}; seeds {args.seeds}, 50 evaluation episodes each")
+    print("| game | agent | mean score (seed means, min-max) | games won | steps (median) | training s (median, max) |")
+    print("|---|---|---|---|---|---|")
+    for key, records in rows.items():
+        game, agent = key.split(":")
+        good = [r for r in records if "error" not in r]
+        means = [r["mean_return"] for r in good]
+        returns = [value for r in good for value in r["returns"]]
+        won = f"{sum(value > 0 for value in returns)}/{len(returns)}" if game == "Pong" else ""
+        trained = agent == "ppo" and good
+        steps = f"{statistics.median(r['steps'] for r in good):,.0f}" if trained else ""
+        train_s = (f"{statistics.median(r['train_s'] for r in good):.0f} ({max(r['train_s'] for r in good):.0f})"
+                   if trained else "")
+        print(f"| {game} | {agent} | {statistics.mean(means):.1f} ({min(means):.1f} to {max(means):.1f}) | {won} | "
+              f"{steps} | {train_s} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -175,8 +207,11 @@ def main() -> None:
     real.add_argument("--game", nargs="+", default=list(GAMES), choices=list(GAMES))
     real.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102])
     real.add_argument("--timesteps", type=int, default=0, help="the same budget for both sides (default: presets)")
+    scores = sub.add_parser("master", help="the default command's scores per game and seed, beside random's")
+    scores.add_argument("--game", nargs="+", default=list(GAMES), choices=list(GAMES))
+    scores.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102, 103, 104])
     args = parser.parse_args()
-    engine(args) if args.command == "engine" else train(args)
+    {"engine": engine, "train": train, "master": master}[args.command](args)
 
 
 if __name__ == "__main__":
