@@ -55,7 +55,8 @@ for _entry in (
                  action_labels=("none", "left eng", "main eng", "right eng")),
     CatalogEntry("LunarLanderContinuous", "LunarLanderContinuous-v3", kind="box2d", needs_module=BOX2D, agent="sac"),
     # Our own games (envs/games); the *Pixels names observe 64x64x3 images instead of feature vectors.
-    CatalogEntry("Snake", "playground/Snake-v0", kind="game", action_labels=snake.ACTION_LABELS),
+    # Snake-v1 sees the whole board (Snake-v0, the 11 nearby features only, stays registered for its runs).
+    CatalogEntry("Snake", "playground/Snake-v1", kind="game", action_labels=snake.ACTION_LABELS),
     CatalogEntry("SnakePixels", "playground/SnakePixels-v0", kind="game", action_labels=snake.ACTION_LABELS),
     CatalogEntry("Pong", "playground/Pong-v0", kind="game", action_labels=pong.ACTION_LABELS),
     CatalogEntry("PongPixels", "playground/PongPixels-v0", kind="game", action_labels=pong.ACTION_LABELS),

@@ -34,9 +34,12 @@ def test_gymnasium_and_sb3_env_checkers_pass(env_id):
     from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
     with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # Snake-v0 is out of date: Gymnasium says so on make
+        first, second = gym.make(env_id).unwrapped, gym.make(env_id).unwrapped
+    with warnings.catch_warnings():
         warnings.simplefilter("error")  # a checker warning is a failure here
-        check_env(gym.make(env_id).unwrapped)
-        sb3_check_env(gym.make(env_id).unwrapped)
+        check_env(first)
+        sb3_check_env(second)
 
 
 @pytest.mark.parametrize("env_id", game_ids())
@@ -182,6 +185,31 @@ def test_snake_starves_without_food():
     env.place([(1, 1), (1, 2), (1, 3)], heading=1, food=(7, 7))
     outcomes = [env.step(STRAIGHT)[2:4] for _ in range(3)]
     assert outcomes == [(False, False), (False, False), (False, True)]
+
+
+def test_snake_v1_sees_the_board_from_its_head_whatever_its_heading():
+    body, food, size = [(3, 4), (3, 5), (4, 5), (5, 5)], (1, 2), 10  # heading up, food ahead on the left
+
+    def view(turns: int) -> np.ndarray:
+        turn = lambda x, y: (size - 1 - y, x)  # noqa: E731  (a quarter turn clockwise of the whole board)
+        cells, meal = list(body), food
+        for _ in range(turns):
+            cells, meal = [turn(*cell) for cell in cells], turn(*meal)
+        env = SnakeEnv(size=size, board=True)
+        env.reset(seed=0)
+        env.place(cells, heading=turns, food=meal)
+        return env.vector_observation()
+
+    upright = view(0)
+    window = 2 * size - 1
+    obstacles, meal = upright[11:11 + window * window].reshape(window, window), upright[11 + window * window:]
+    centre = size - 1
+    assert obstacles[centre, centre] == 1.0 and obstacles[centre + 1, centre] == 0.75  # head; the next of 4 cells
+    assert obstacles[centre + 1, centre + 2] == 0.25 and obstacles[0, 0] == 1.0       # the tail tip; off the board
+    assert meal.reshape(window, window)[centre - 2, centre - 2] == 1.0 and meal.sum() == 1.0
+    for turns in (1, 2, 3):
+        assert np.array_equal(view(turns)[11:], upright[11:])
+    assert gym.make("playground/Snake-v1").observation_space.shape == (11 + 2 * window * window,)
 
 
 # --- Pong ---------------------------------------------------------------------------------------------------------

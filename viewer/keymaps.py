@@ -47,6 +47,7 @@ KEYMAPS: dict[str, KeyMap] = {
                                         ("right", np.array([-1.0, 1.0], np.float32), "right engine")),
                                        np.array([-1.0, 0.0], np.float32)),
     "playground/Snake-v0": KeyMap((("left", 1, "turn left"), ("right", 2, "turn right")), 0, "straight on"),
+    "playground/Snake-v1": KeyMap((("left", 1, "turn left"), ("right", 2, "turn right")), 0, "straight on"),
     "playground/SnakePixels-v0": KeyMap((("left", 1, "turn left"), ("right", 2, "turn right")), 0, "straight on"),
     "playground/Pong-v0": KeyMap((("up", 1, "paddle up"), ("down", 2, "paddle down")), 0, "stay"),
     "playground/PongPixels-v0": KeyMap((("up", 1, "paddle up"), ("down", 2, "paddle down")), 0, "stay"),

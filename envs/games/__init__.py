@@ -2,12 +2,16 @@
 
 Each game comes twice: `playground/<Game>-v0` observes compact feature vectors, `playground/<Game>Pixels-v0`
 the 64x64x3 uint8 image drawn by the same routine as its frames. Either id takes `obs_mode=` to switch.
+`playground/Snake-v1` adds the whole board to Snake's features.
 Batched games (envs/games/batch.py) also register a `vector_entry_point`: `gymnasium.make_vec(id, num_envs=N)`
 steps N games at once with NumPy. Importing this package registers the ids; pygame itself is only imported when
 something is drawn.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
 
 import gymnasium as gym
 
@@ -18,27 +22,37 @@ GAMES = (
     ("Bricks", "envs.games.bricks", "BricksEnv", 2000, True),
     ("CueCorridor", "envs.games.cue_corridor", "CueCorridorEnv", 40, False),
 )
+# Later versions of a game's vector variant, (name, version, env kwargs): Snake-v1 also sees the whole board.
+LATER_VERSIONS = (("Snake", "v1", {"board": True}),)
+
+
+def _variants() -> Iterator[tuple[str, tuple, dict[str, Any]]]:
+    """(id, its row of GAMES, its env kwargs) for every id registered here."""
+    for game in GAMES:
+        name = game[0]
+        yield f"playground/{name}-v0", game, {"obs_mode": "vector"}
+        yield f"playground/{name}Pixels-v0", game, {"obs_mode": "pixels"}
+        for later, version, kwargs in LATER_VERSIONS:
+            if later == name:
+                yield f"playground/{name}-{version}", game, {"obs_mode": "vector", **kwargs}
 
 
 def game_ids() -> list[str]:
     """Every id registered here, vector and pixel variants."""
-    return [f"playground/{name}{suffix}-v0" for name, *_ in GAMES for suffix in ("", "Pixels")]
+    return [env_id for env_id, _, _ in _variants()]
 
 
 def batched_game_ids() -> list[str]:
     """The ids whose games also step in batches (`gymnasium.make_vec`)."""
-    return [f"playground/{name}{suffix}-v0" for name, *_, batched in GAMES if batched for suffix in ("", "Pixels")]
+    return [env_id for env_id, game, _ in _variants() if game[4]]
 
 
 def register_games() -> None:
-    """Register the vector and pixel variant of every game (once)."""
-    for name, module, env_class, steps, batched in GAMES:
-        for suffix, obs_mode in (("", "vector"), ("Pixels", "pixels")):
-            env_id = f"playground/{name}{suffix}-v0"
-            if env_id not in gym.envs.registry:
-                gym.register(env_id, entry_point=f"{module}:{env_class}", max_episode_steps=steps,
-                             vector_entry_point=f"{module}:vector_env" if batched else None,
-                             kwargs={"obs_mode": obs_mode})
+    """Register every variant of every game (once)."""
+    for env_id, (_, module, env_class, steps, batched), kwargs in _variants():
+        if env_id not in gym.envs.registry:
+            gym.register(env_id, entry_point=f"{module}:{env_class}", max_episode_steps=steps,
+                         vector_entry_point=f"{module}:vector_env" if batched else None, kwargs=kwargs)
 
 
 register_games()

@@ -38,14 +38,18 @@ class SnakeGames(BatchedGames):
         num_games: N.
         size: The side of the square grid, in cells.
         hunger_limit: Steps without food before an episode is truncated; None for size * size.
+        board: Add the whole board, as the snake sees it, to the feature vector (see `vector_observation`).
     """
 
-    vector_space = gym.spaces.Box(0.0, 1.0, (11,), np.float32)
-
-    def __init__(self, num_games: int, size: int = 10, hunger_limit: int | None = None) -> None:
+    def __init__(self, num_games: int, size: int = 10, hunger_limit: int | None = None, board: bool = False) -> None:
         if not 5 <= size <= MAX_SIZE:
             raise PlaygroundError(f"Snake needs a grid of 5x5 to {MAX_SIZE}x{MAX_SIZE} cells, not {size}x{size}.")
         super().__init__(num_games)
+        self.board = board
+        window = 2 * size - 1  # the board around the head: every cell stays in view wherever the head is
+        self.vector_space = gym.spaces.Box(0.0, 1.0, (11 + board * 2 * window * window,), np.float32)
+        cells = np.arange(window * window).reshape(window, window)
+        self._turn_up = np.stack([np.rot90(cells, turns).ravel() for turns in range(4)])  # per heading: it points up
         self.size = size
         self.hunger_limit = hunger_limit or size * size
         self.expiry = np.zeros((num_games, size, size), dtype=np.int64)
@@ -118,9 +122,10 @@ class SnakeGames(BatchedGames):
         return ~inside | (expiry > clock)
 
     def vector_observation(self, index: Index = EVERY) -> np.ndarray:
-        """Danger straight / left / right, the heading one-hot, the food ahead / behind / left / right."""
+        """Danger straight / left / right, the heading one-hot, the food ahead / behind / left / right; with
+        `board`, then the board around the head (`board_view`)."""
         heading, head_x, head_y = self.heading[index], self.head_x[index], self.head_y[index]
-        features = np.zeros((len(heading), 11), np.float32)
+        features = np.zeros((len(heading), self.vector_space.shape[0]), np.float32)
         for column, turn in enumerate((0, -1, 1)):  # danger one step away: the tail tip moves on, so it is safe
             direction = (heading + turn) % 4
             x, y = head_x + HEADING_DX[direction], head_y + HEADING_DY[direction]
@@ -130,8 +135,33 @@ class SnakeGames(BatchedGames):
         forward_x, forward_y = HEADING_DX[heading], HEADING_DY[heading]
         forward, rightward = dx * forward_x + dy * forward_y, dx * -forward_y + dy * forward_x
         has_food = self.has_food[index]
-        features[:, 7:] = np.stack([forward > 0, forward < 0, rightward < 0, rightward > 0], axis=1) & has_food[:, None]
+        food_side = np.stack([forward > 0, forward < 0, rightward < 0, rightward > 0], axis=1)
+        features[:, 7:11] = food_side & has_food[:, None]
+        if self.board:
+            features[:, 11:] = self.board_view(np.arange(self.num_games)[index])
         return features
+
+    def board_view(self, games: np.ndarray) -> np.ndarray:
+        """The board as each snake sees it: centred on its head and turned so that it heads up.
+
+        Two (2 * size - 1)^2 layers, flattened: obstacles (1 off the board; a body cell the share of the snake's
+        length it stays occupied for, 1 at the head down to 1 / length at the tail tip) and the food (1).
+        Seen from the head, the same situation looks the same wherever it happens on the board.
+        """
+        size, window, count, border = self.size, 2 * self.size - 1, len(games), self.size - 1
+        steps_left = self.expiry[games] - self.clock[games, None, None]
+        obstacles = np.ones((count, size + 2 * border, size + 2 * border), np.float32)
+        inner = (slice(None), slice(border, border + size), slice(border, border + size))
+        obstacles[inner] = np.where(steps_left > 0, steps_left / self.length[games, None, None], 0.0)
+        food = np.zeros_like(obstacles)
+        fed = np.flatnonzero(self.has_food[games])
+        food[fed, self.food_y[games[fed]] + border, self.food_x[games[fed]] + border] = 1.0
+        rows = self.head_y[games, None, None] + np.arange(window)[:, None]
+        columns = self.head_x[games, None, None] + np.arange(window)
+        frame = np.arange(count)[:, None, None]
+        turn_up = self._turn_up[self.heading[games]]
+        return np.concatenate([np.take_along_axis(layer[frame, rows, columns].reshape(count, -1), turn_up, axis=1)
+                               for layer in (obstacles, food)], axis=1)
 
     def pixels(self, index: Index = EVERY) -> np.ndarray:
         """Each cell's color looked up through a pixel-to-cell map built with the painter's rounding."""
@@ -182,21 +212,23 @@ class SnakeEnv(BatchedGameEnv):
 
     Vector observation (11 values in [0, 1]): danger one step straight / left / right, the heading
     one-hot (up, right, down, left), and whether the food lies ahead / behind / to the left / to the right
-    of the head in the snake's own frame.
+    of the head in the snake's own frame; with `board`, the whole board follows.
 
     Args:
         render_mode: None, "human" or "rgb_array".
         obs_mode: "vector" or "pixels".
         size: The side of the square grid, in cells (5 to 32).
         hunger_limit: Steps without food before the episode is truncated; None for size * size.
+        board: Also observe the whole board around the head, turned to the heading (Snake-v1; see
+            `SnakeGames.board_view`): 11 + 2 * (2 * size - 1)^2 values.
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 10}
     title = "Snake"
 
     def __init__(self, render_mode: str | None = None, obs_mode: str = "vector", size: int = 10,
-                 hunger_limit: int | None = None) -> None:
-        games = SnakeGames(1, size, hunger_limit)
+                 hunger_limit: int | None = None, board: bool = False) -> None:
+        games = SnakeGames(1, size, hunger_limit, board)
         self.units = (float(size), float(size))
         self.window_size = (40 * size, 40 * size)
         super().__init__(games, render_mode, obs_mode)
