@@ -11,6 +11,8 @@ engine: steps per second with random actions, in one process, the sides interlea
   sb3       the same behind stable-baselines3's VecEnv API with episode statistics, as training uses it
   before    8 single games of commit --before-commit (read from git) under DummyVecEnv + Monitor, the path the
             presets used before (Python objects, one game at a time)
+  Observations: vector (the -v0 features), pixels, and for Snake also board (Snake-v1: the features and the board
+  around the head; no release before it).
 train: the real command, `python play.py --agent ppo --env G --render none --retrain --json --seed S`, run from this
   checkout and from the --before checkout (its own presets and envs), alternating; the speed of a run is its steps
   over its training seconds (from its JSON summary), the score its final evaluation's mean return.
@@ -41,6 +43,8 @@ from bench_cli import machine  # noqa: E402
 GAMES = {"Snake": ("snake", "SnakeEnv", 1000), "Pong": ("pong", "PongEnv", 2000),
          "Bricks": ("bricks", "BricksEnv", 2000)}  # name: (module, single-game class, step limit)
 BEFORE_COMMIT = "38e7556"
+OBS_MODES = {"Snake": ("vector", "board", "pixels"), "Pong": ("vector", "pixels"), "Bricks": ("vector", "pixels")}
+ENV_IDS = {"vector": "playground/{game}-v0", "board": "playground/{game}-v1", "pixels": "playground/{game}Pixels-v0"}
 
 
 def before_env_class(game: str, commit: str) -> type:
@@ -100,12 +104,13 @@ def engine(args: argparse.Namespace) -> None:
     results: dict[tuple[str, str, str], list[float]] = {}
     for round_number in range(args.rounds):
         for game in args.game:
-            for obs_mode in ("vector", "pixels"):
-                env_id = f"playground/{game}{'Pixels' if obs_mode == 'pixels' else ''}-v0"
+            for obs_mode in OBS_MODES[game]:
+                env_id = ENV_IDS[obs_mode].format(game=game)
                 sides = {"batched": (batched(env_id, args.games, sb3=False), True),
-                         "sb3": (batched(env_id, args.games, sb3=True), False),
-                         "before": (before(game, obs_mode, args.before_commit), False)}
-                order = list(sides)[round_number % 3:] + list(sides)[:round_number % 3]
+                         "sb3": (batched(env_id, args.games, sb3=True), False)}
+                if obs_mode != "board":  # Snake-v1's board is new: no release before it to compare with
+                    sides["before"] = (before(game, obs_mode, args.before_commit), False)
+                order = list(sides)[round_number % len(sides):] + list(sides)[:round_number % len(sides)]
                 for side in order:
                     env, gymnasium_api = sides[side]
                     results.setdefault((game, obs_mode, side), []).append(
@@ -115,11 +120,12 @@ def engine(args: argparse.Namespace) -> None:
     print("| game | obs | batched steps/s | sb3 VecEnv steps/s | before (8 games, DummyVecEnv) | batched / before |")
     print("|---|---|---|---|---|---|")
     for game in args.game:
-        for obs_mode in ("vector", "pixels"):
+        for obs_mode in OBS_MODES[game]:
             medians = {side: statistics.median(results[(game, obs_mode, side)])
-                       for side in ("batched", "sb3", "before")}
-            print(f"| {game} | {obs_mode} | {medians['batched']:,.0f} | {medians['sb3']:,.0f} | "
-                  f"{medians['before']:,.0f} | {medians['batched'] / medians['before']:.0f}x |")
+                       for side in ("batched", "sb3", "before") if (game, obs_mode, side) in results}
+            before_cells = (f"{medians['before']:,.0f} | {medians['batched'] / medians['before']:.0f}x"
+                            if "before" in medians else "- | -")
+            print(f"| {game} | {obs_mode} | {medians['batched']:,.0f} | {medians['sb3']:,.0f} | {before_cells} |")
 
 
 def train_once(checkout: Path, game: str, seed: int, extra: list[str], agent: str = "ppo") -> dict[str, Any]:
