@@ -88,11 +88,10 @@ def steps_per_second(env: Any, seconds: float, gymnasium_api: bool) -> float:
     else:
         env.seed(0)
         env.reset()
-    step = env.step if gymnasium_api else lambda a: env.step(a)
-    step(actions[0])
+    env.step(actions[0])
     count, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        step(actions[count % len(actions)])
+        env.step(actions[count % len(actions)])
         count += 1
     return count * games / (time.perf_counter() - start)
 

@@ -93,6 +93,15 @@ class PygameGame(gym.Env):
         self._canvases.clear()
 
 
+def game_zero(name: str, kind: type, doc: str = "") -> property:
+    """A property of a single game that reads and writes its batch's array `name` at game 0, as a `kind`."""
+
+    def write(env: BatchedGameEnv, value: Any) -> None:
+        getattr(env.games, name)[0] = value
+
+    return property(lambda env: kind(getattr(env.games, name)[0]), write, doc=doc)
+
+
 class BatchedGameEnv(PygameGame):
     """One game of a batched game (envs/games/batch.py): a batch of one, so one game and many share the rules.
 

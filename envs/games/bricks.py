@@ -10,7 +10,7 @@ import gymnasium as gym
 import numpy as np
 
 from core.errors import PlaygroundError
-from envs.games.base import PIXEL_SIZE, BatchedGameEnv
+from envs.games.base import PIXEL_SIZE, BatchedGameEnv, game_zero
 from envs.games.batch import EVERY, BatchedGames, GameVectorEnv, Index
 from envs.games.canvas import Painter
 from envs.games.physics import BALL_RADIUS, Ball, aimed_velocity
@@ -219,23 +219,8 @@ class BricksEnv(BatchedGameEnv):
         games = self.games
         games.x[0], games.y[0], games.vx[0], games.vy[0] = ball.x, ball.y, ball.vx, ball.vy
 
-    @property
-    def paddle_x(self) -> float:
-        """The paddle's centre."""
-        return float(self.games.paddle_x[0])
-
-    @paddle_x.setter
-    def paddle_x(self, value: float) -> None:
-        self.games.paddle_x[0] = value
-
-    @property
-    def lives(self) -> int:
-        """Balls left."""
-        return int(self.games.lives[0])
-
-    @lives.setter
-    def lives(self, value: int) -> None:
-        self.games.lives[0] = value
+    paddle_x = game_zero("paddle_x", float, "The paddle's centre.")
+    lives = game_zero("lives", int, "Balls left.")
 
     @property
     def bricks(self) -> np.ndarray:

@@ -15,7 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 from core.errors import PlaygroundError
-from envs.games.base import PIXEL_SIZE, BatchedGameEnv
+from envs.games.base import PIXEL_SIZE, BatchedGameEnv, game_zero
 from envs.games.batch import EVERY, BatchedGames, GameVectorEnv, Index
 from envs.games.canvas import Painter
 from envs.games.physics import BALL_RADIUS, Ball, aimed_velocity
@@ -235,15 +235,6 @@ def vector_env(num_envs: int, obs_mode: str = "vector", max_episode_steps: int =
     return GameVectorEnv(PongGames(num_envs, **rules), obs_mode, max_episode_steps)
 
 
-def _game_zero(name: str, kind: type) -> property:
-    """A property of the single env that reads and writes the batch's array `name` at game 0, as a `kind`."""
-
-    def write(env: PongEnv, value: Any) -> None:
-        getattr(env.games, name)[0] = value
-
-    return property(lambda env: kind(getattr(env.games, name)[0]), write)
-
-
 class PongEnv(BatchedGameEnv):
     """Pong against an opponent paddle; first to `points_to_win` ends the episode.
 
@@ -300,10 +291,10 @@ class PongEnv(BatchedGameEnv):
         games.ball_x[0], games.ball_y[0], games.ball_vx[0], games.ball_vy[0] = ball.x, ball.y, ball.vx, ball.vy
 
     # The state of the one game as plain numbers, read and written by tests, puzzles, the HUD and `draw`.
-    left_y = _game_zero("left_y", float)
-    right_y = _game_zero("right_y", float)
-    left_score = _game_zero("left_score", int)
-    right_score = _game_zero("right_score", int)
+    left_y = game_zero("left_y", float)
+    right_y = game_zero("right_y", float)
+    left_score = game_zero("left_score", int)
+    right_score = game_zero("right_score", int)
 
     def _info(self) -> dict[str, Any]:
         return {"score": self.right_score, "opponent_score": self.left_score}
