@@ -1,4 +1,4 @@
-"""Benchmark: `python -m vision.digits` test accuracy and time per perception network, epochs and seed.
+"""Benchmark: `python -m vision.digits` test accuracy and time per network (the CNNs and the MLP), epochs and seed.
 
 Each configuration runs the real command line in a fresh process, so the figures are what a user gets.
 With the four MNIST files it uses the standard split; with the t10k files alone (as ../shared/data/mnist
@@ -6,6 +6,7 @@ holds) it trains on t10k images 0-7999 and tests on 8000-9999 (`--holdout 2000`)
 
     flock /tmp/cpu-bench.lock python bench/bench_digits.py
     python bench/bench_digits.py --networks impala --epochs 10 --seeds 0 --device cuda
+    flock /tmp/cpu-bench.lock python bench/bench_digits.py --networks mlp      # the seed's MLP alone
 
 Target (the vision issue): test accuracy >= 98.5%.
 """
@@ -62,7 +63,7 @@ def main() -> int:
     """Run the benchmark; returns the exit code."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="folder with MNIST IDX files")
-    parser.add_argument("--networks", nargs="+", default=["nature", "impala", "minatar"])
+    parser.add_argument("--networks", nargs="+", default=["nature", "impala", "minatar", "mlp"])
     parser.add_argument("--epochs", nargs="+", type=int, default=[5, 10])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--device", default="cpu")
@@ -76,8 +77,8 @@ def main() -> int:
     holdout = find_file(data, "train images") is None
     split = "t10k holdout: train 0-7999, test 8000-9999" if holdout else "standard 60,000/10,000 split"
     print(f"vision.digits benchmark: {data} ({split}), device {args.device}, {time.strftime('%Y-%m-%d %H:%M')}")
-    print("| network | epochs | test accuracy per seed | mean | training s (mean) | process s (mean) |")
-    print("|---|---|---|---|---|---|")
+    print("| network | epochs | test accuracy per seed | mean | training s (mean) | s per epoch | process s (mean) |")
+    print("|---|---|---|---|---|---|---|")
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as runs_dir:
         for network in args.networks:
@@ -87,7 +88,8 @@ def main() -> int:
                 train_s = statistics.mean(r["train_seconds"] for r in results)
                 wall_s = statistics.mean(r["wall_seconds"] for r in results)
                 print(f"| {network} | {epochs} | {', '.join(f'{a:.2%}' for a in accuracies)} | "
-                      f"{statistics.mean(accuracies):.2%} | {train_s:.1f} | {wall_s:.1f} |", flush=True)  # fmt: skip
+                      f"{statistics.mean(accuracies):.2%} | {train_s:.1f} | {train_s / epochs:.2f} | {wall_s:.1f} |",
+                      flush=True)  # fmt: skip
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"device: {results[-1]['device']}; total {time.perf_counter() - start:.0f} s; load average at the end "
           f"{load} (other jobs share the CPU); target >= {TARGET:.1%}")  # fmt: skip

@@ -236,3 +236,71 @@ def test_real_mnist_holdout(tmp_path: Path) -> None:
     result = last_json(completed)
     assert result["test_accuracy"] >= 0.8 and result["train_images"] == 3000, result
     assert "not the standard MNIST test" in result["split"]
+
+
+def test_mlp_is_the_seed_tutorials_perceptron() -> None:
+    import torch
+    from torch import nn
+
+    from vision.classify import NETWORKS, ClassifierConfig, DigitClassifier, fitting_size
+    from vision.digits import build_parser
+
+    assert "mlp" in NETWORKS and fitting_size("mlp", 28, 28) == 28  # it takes the digits as they are
+    assert all(name in build_parser().format_help() for name in NETWORKS)  # the torch-free help names them all
+    model = DigitClassifier(ClassifierConfig("mlp", 28))
+    layers = [*model.features.layers, model.head]
+    assert [type(layer) for layer in layers] == [nn.Flatten, nn.Linear, nn.ReLU, nn.Dropout, nn.Linear]
+    hidden_layer, dropout, head = layers[1], layers[3], layers[4]
+    assert (hidden_layer.in_features, hidden_layer.out_features) == (784, 128)
+    assert (head.in_features, head.out_features) == (128, 10) and dropout.p == 0.2
+    assert sum(p.numel() for p in model.parameters()) == 101_770  # as the tutorial's model summary says
+
+    images = torch.randint(0, 256, (256, 1, 28, 28), dtype=torch.uint8).float() / 255.0
+    with torch.no_grad():
+        hidden = torch.relu(hidden_layer(images.flatten(1)))
+        active = hidden > 0
+        torch.manual_seed(0)
+        model.train()
+        dropped = model.features(images)[active]
+        zeroed = dropped == 0
+        assert 0.17 < zeroed.float().mean() < 0.23, zeroed.float().mean()  # ~16,000 active units: +-0.003 is 1 sd
+        torch.testing.assert_close(dropped[~zeroed], hidden[active][~zeroed] / 0.8)  # the kept ones scaled up
+        model.eval()
+        torch.testing.assert_close(model.features(images), hidden)  # no dropout when evaluating
+        assert torch.equal(model(images)[0], model(images)[0])
+
+
+@pytest.mark.slow
+def test_mistyped_mlp_is_one_line(tmp_path: Path) -> None:
+    folder = write_set(tmp_path / "mnist", train=20, test=10)
+    assert_user_error(run_digits("--data", str(folder), "--network", "MLPP", "--runs-dir", str(tmp_path / "runs")),
+                      "Did you mean mlp?", "nature, impala, minatar, mlp")  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not MNIST.is_dir(), reason=f"{MNIST} is missing (the shared MNIST t10k copy)")
+def test_mlp_learns_real_digits_and_its_saved_model_reloads(tmp_path: Path) -> None:
+    import torch
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from core.checkpoint import load_state
+    from vision.classify import ClassifierConfig, DigitClassifier, accuracy, to_device
+
+    completed = run_digits("--data", str(MNIST), "--holdout", "--network", "mlp", "--epochs", "2",
+                           "--runs-dir", str(tmp_path / "runs"), "--json", "--no-progress")  # fmt: skip
+    result = last_json(completed)
+    assert result["test_accuracy"] >= 0.85 and result["test_images"] == 2000, result  # chance is 10%
+    run_dir = Path(result["run_dir"])
+    assert run_dir.parent == tmp_path / "runs" / "digits" / "mlp"
+    assert json.loads((run_dir / "config.json").read_text())["config"]["image_size"] == 28  # not resized
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    assert [round(e.value, 4) for e in events.Scalars("eval/accuracy")][-1] == round(result["test_accuracy"], 4)
+    assert len(events.Scalars("eval/accuracy")) == 2 and events.Scalars("train/loss")
+
+    state = load_state(run_dir / "model.pt", "digit classifier")
+    model = DigitClassifier(ClassifierConfig(**state["config"]))
+    model.load_state_dict(state["model"])
+    digits = load_digits(MNIST, holdout=2000)
+    test_set = to_device(digits.test_images, digits.test_labels, torch.device("cpu"))
+    assert accuracy(model, *test_set) == result["correct"]  # the reloaded model answers exactly as the saved one

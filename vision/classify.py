@@ -1,8 +1,9 @@
 """A perception network with a linear head as an image classifier, and its training loop.
 
 The network is the very features extractor the RL agents use (`vision.perception` or the user's class),
-built on a one-channel image space; a linear layer maps its features to one logit per class. Images stay
-uint8 until they are on the device, where they are shifted (augmentation), scaled to [0, 1] and resized.
+or the classifier-only `mlp`, built on a one-channel image space; a linear layer maps its features to one
+logit per class. `NETWORKS` is the one list of names. Images stay uint8 until they are on the device, where
+they are shifted (augmentation), scaled to [0, 1] and resized.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn.functional as F
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
 from core.optimizers import eager
+from core.registry import Registry
+from vision.perception import PERCEPTIONS
 from vision.plugins import check_perception, perception_class
 
 if TYPE_CHECKING:
@@ -28,12 +32,43 @@ UPSAMPLED_SIZE = 84
 """The side images are resized to for a network that cannot take them as they are (nature: Atari's 84)."""
 
 
+class MLPFeatures(BaseFeaturesExtractor):
+    """The seed tutorial's multi-layer perceptron up to its output layer: flatten, 128 ReLU units, dropout 0.2.
+
+    With the classifier's linear head to 10 classes it is the whole tutorial network (101,770 weights on 28x28
+    digits). It takes images of any size as they are: its first layer is sized from the observation space.
+
+    Args:
+        observation_space: An image space (the classifier's is `(1, side, side)`).
+        features_dim: The hidden units.
+        dropout: The probability of zeroing a hidden unit in training.
+    """
+
+    name = "mlp"
+    minimum_size = 1  # `fitting_size` leaves the digits at their own size
+
+    def __init__(self, observation_space: gym.Space, features_dim: int = 128, dropout: float = 0.2) -> None:
+        super().__init__(observation_space, features_dim)
+        inputs = int(np.prod(observation_space.shape))
+        self.layers = nn.Sequential(nn.Flatten(), nn.Linear(inputs, features_dim), nn.ReLU(), nn.Dropout(dropout))
+
+    def forward(self, observations: torch.Tensor) -> torch.Tensor:
+        return self.layers(observations.float())
+
+
+NETWORKS: Registry[type[BaseFeaturesExtractor]] = Registry("digit classifier network")
+"""The networks `--network` names: every perception network the agents use, then the classifier-only ones."""
+for _name, _network in (*PERCEPTIONS.items(), (MLPFeatures.name, MLPFeatures)):
+    NETWORKS.register(_name, _network)
+
+
 @dataclass
 class ClassifierConfig:
     """Everything needed to rebuild and retrain a classifier; stored with its weights.
 
     Args:
-        network: A perception name (`nature`, `impala`, `minatar`) or `file.py:Class` / `package.module:Class`.
+        network: A name in `NETWORKS` (`nature`, `impala`, `minatar`, `mlp`) or `file.py:Class` /
+            `package.module:Class`.
         image_size: The side of the square images the network sees (digits are resized to it when it differs).
         classes: The number of classes.
         epochs: Passes over the training images.
@@ -57,7 +92,7 @@ class ClassifierConfig:
 
 def fitting_size(network: str, height: int, width: int) -> int:
     """The image side for `network`: the images' own when the network takes them, else 84 (or its minimum)."""
-    cls, _ = perception_class(network)
+    cls, _ = perception_class(network, NETWORKS)
     minimum = int(getattr(cls, "minimum_size", 1))
     if min(height, width) >= minimum and height == width:
         return height
@@ -75,8 +110,8 @@ class DigitClassifier(nn.Module):
         super().__init__()
         self.config = config
         space = gym.spaces.Box(0, 255, (1, config.image_size, config.image_size), np.uint8)
-        check_perception(config.network, space)  # one line, before training, for a network that does not fit
-        network, extra = perception_class(config.network)
+        check_perception(config.network, space, networks=NETWORKS)  # one line, before training, if it does not fit
+        network, extra = perception_class(config.network, NETWORKS)
         self.features = network(space, **extra)
         self.head = nn.Linear(self.features.features_dim, config.classes)
 

@@ -26,7 +26,7 @@ from stable_baselines3.common.vec_env import VecTransposeImage
 from torch import nn
 
 from core.errors import PlaygroundError
-from core.registry import did_you_mean
+from core.registry import Registry, did_you_mean
 from vision.perception import PERCEPTIONS
 
 PLUGIN_SYNTAX = "path/to/file.py:ClassName or package.module:ClassName"
@@ -75,18 +75,21 @@ def sample_batch(observation_space: gym.Space, size: int) -> torch.Tensor:
     return preprocess_obs(batch, observation_space, normalize_images=True)
 
 
-def perception_class(name: str) -> tuple[type[BaseFeaturesExtractor], dict[str, Any]]:
+def perception_class(
+    name: str, networks: Registry[type[BaseFeaturesExtractor]] = PERCEPTIONS
+) -> tuple[type[BaseFeaturesExtractor], dict[str, Any]]:
     """The features-extractor class and extra keyword arguments for a `--perception` value.
 
     Args:
         name: A built-in name (`nature`, `impala`, `minatar`) or `file.py:Class` / `package.module:Class`.
+        networks: The built-in networks to choose from (vision.classify adds its own for the digits).
     """
     if ":" not in name:
-        network = PERCEPTIONS.find(name)
+        network = networks.find(name)
         if network is None:
             raise PlaygroundError(
-                f"--perception {name!r} is unknown.{did_you_mean(name, PERCEPTIONS.names())} Choose one of "
-                f"{', '.join(PERCEPTIONS.names())}, or plug in your own as {PLUGIN_SYNTAX}."
+                f"--perception {name!r} is unknown.{did_you_mean(name, networks.names())} Choose one of "
+                f"{', '.join(networks.names())}, or plug in your own as {PLUGIN_SYNTAX}."
             )
         return network, {}
     source, _, class_name = name.rpartition(":")
@@ -136,13 +139,24 @@ def _one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def check_perception(name: str, observation_space: gym.Space, kwargs: dict[str, Any] | None = None) -> int:
+def check_perception(
+    name: str,
+    observation_space: gym.Space,
+    kwargs: dict[str, Any] | None = None,
+    networks: Registry[type[BaseFeaturesExtractor]] = PERCEPTIONS,
+) -> int:
     """Build the perception network on a sample batch and check what it returns; returns its feature size.
+
+    Args:
+        name: As for `perception_class`.
+        observation_space: The observations the network will see.
+        kwargs: Extra keyword arguments for the network.
+        networks: The built-in networks to choose from, as for `perception_class`.
 
     Raises:
         PlaygroundError: When it cannot be built for this space or returns the wrong shape.
     """
-    network, extra = perception_class(name)
+    network, extra = perception_class(name, networks)
     space = policy_space(observation_space)
     try:
         extractor = network(space, **extra, **(kwargs or {}))
