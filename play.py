@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agents.registry import AGENTS
+from agents.league_file import check_player_name
+from agents.registry import AGENTS, OPPONENTS
 from core.cli import ArgumentParser, run_command
 from core.device import DEVICE_CHOICES
 from core.errors import PlaygroundError
@@ -52,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
                              "path/to/file.py:ClassName or package.module:ClassName (default: the preset's)")
     parser.add_argument("--versus", choices=VERSUS_CHOICES, default="scripted",
                         help="two-player games (Pong): who plays the other paddle while you watch")
+    parser.add_argument("--opponent", choices=OPPONENTS, default="scripted",
+                        help="two-player games (Pong): whom the agent trains against: the scripted paddle "
+                             "(default), or self: a pool of its own past selves and the scripted paddle, on the "
+                             "preset's self_play schedule")
+    parser.add_argument("--player", metavar="NAME", default="human",
+                        help="with --versus human: your name in the league's ratings (default human)")
     parser.add_argument("--seed", type=int, default=0, help="seed for training and play (default 0)")
     parser.add_argument("--timesteps", type=int, metavar="N", help="training budget cap in env steps")
     parser.add_argument("--episodes", type=int, default=3, metavar="N", help="episodes to show or evaluate (default 3)")
@@ -103,6 +110,73 @@ def build_watch_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def build_league_parser() -> argparse.ArgumentParser:
+    """`play.py league --env Pong`: round-robin matches between the saved agents of a two-player game; Elo."""
+    parser = ArgumentParser(prog="python play.py league",
+                            description="Rate every saved agent of a two-player game (Pong), the scripted player and "
+                                        "random in round-robin matches (sides swapped on the same seeds); games "
+                                        "people played with --versus human count too. The scripted player anchors "
+                                        "the scale at 1000. Matches already played are kept, never replayed.",
+                            epilog="Example: python play.py league --env Pong | python play.py league --env Pong "
+                                   "--watch scripted ppo/<run>")
+    parser.add_argument("--env", required=True, metavar="GAME", help="the two-player game (Pong)")
+    parser.add_argument("--games", type=int, default=100, metavar="N",
+                        help="games per match, an even number: half with the sides swapped (default 100)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every match's games (default 0)")
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR",
+                        help="where the saved agents and the league file (DIR/league/<game>.json) lie")
+    parser.add_argument("--watch", nargs=2, metavar=("RIGHT", "LEFT"),
+                        help="instead of rating: watch two players (names from the table, or run folders) play "
+                             "each other in the viewer")
+    parser.add_argument("--episodes", type=int, default=3, metavar="N", help="with --watch: games to show (default 3)")
+    parser.add_argument("--record", type=Path, metavar="FILE", help="with --watch: also record to FILE (.mp4, .gif)")
+    parser.add_argument("--trust-code", action="append", default=[], metavar="FILE.py|MODULE",
+                        help="allow runs whose perception plug-in is code: import it from this file or module")
+    parser.add_argument("--json", action="store_true", help="print the table as one JSON line at the end")
+    return parser
+
+
+def run_league(argv: list[str]) -> int:
+    """`play.py league`: play the matches not played yet and print the ratings, or watch two players."""
+    from agents.league import LeagueOptions, format_table, league_game, play_league
+
+    args = build_league_parser().parse_args(argv)
+    check_showing(args)
+    options = LeagueOptions(game=league_game(args.env), runs_dir=args.runs_dir, games=args.games, seed=args.seed,
+                            trusted_code=args.trust_code)
+    say = _say_to(sys.stdout)
+    if args.watch:
+        return _watch_players(options, args, say)
+    result = play_league(options, say)
+    for line in format_table(result.ratings):
+        say(line)
+    say(f"{result.played} matches played in {result.seconds:.1f} s ({result.skipped} already in {result.path}).")
+    if args.json:
+        print(json.dumps({"league": str(result.path), "played": result.played, "skipped": result.skipped,
+                          "seconds": round(result.seconds, 3),
+                          "ratings": [rating.__dict__ for rating in result.ratings]}))
+    return 0
+
+
+def _watch_players(options: Any, args: argparse.Namespace, say: Any) -> int:
+    """`play.py league --watch RIGHT LEFT`: two players in the viewer."""
+    from agents.league import contestants, find_contestant
+    from viewer.display import window_possible
+
+    if not window_possible():
+        raise PlaygroundError("--watch needs a window, and there is no display here. Leave --watch out to rate the "
+                              "players instead.")
+    players = contestants(options, say)
+    right, left = (find_contestant(players, wanted) for wanted in args.watch)
+    from viewer.session import ShowOptions, show_match
+
+    returns, video = show_match(options.game, right, left, ShowOptions(window=True, episodes=args.episodes,
+                                                                      seed=args.seed, record_to=args.record,
+                                                                      runs_dir=args.runs_dir))
+    _report(returns, video, say)
+    return 0
+
+
 def check_showing(args: argparse.Namespace) -> None:
     """Refuse episode, seed and recording values (play.py and play.py watch share them)."""
     if args.episodes < 1:
@@ -131,6 +205,13 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise PlaygroundError("--resume continues a training run; it does not combine with --load or --retrain.")
     if args.versus != "scripted" and args.render == "none":
         raise PlaygroundError(f"--versus {args.versus} plays in the viewer: drop --render none.")
+    if args.opponent != "scripted" and (args.load or args.resume is not None):
+        raise PlaygroundError("--opponent chooses how a new agent trains; --load and --resume keep the saved "
+                              "run's. Drop --opponent.")
+    if args.player != "human":
+        if args.versus != "human":
+            raise PlaygroundError("--player names you in a rated game: add --versus human.")
+        check_player_name(args.player)
     if args.perception and (args.load or args.resume is not None):
         raise PlaygroundError("--perception chooses the network of a new agent; --load and --resume keep the saved "
                               "one. Drop --perception.")
@@ -194,7 +275,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         raise PlaygroundError(f"{who} needs a window, and there is no display here. Run it on a machine with a screen.")
     live_window = _live_window(args) if render == "human" else None
     options = SessionOptions(agent=args.agent, env=args.env, seed=args.seed, timesteps=args.timesteps,
-                             perception=args.perception,
+                             perception=args.perception, opponent=None if args.opponent == "scripted" else "self",
                              device=args.device, runs_dir=args.runs_dir, retrain=args.retrain, load=args.load,
                              hp=args.hp, trust_pickle=args.trust_pickle, trust_code=args.trust_code,
                              resume=args.resume,
@@ -216,6 +297,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     else:
         returns, video = _play(prepared, render, args)
     stats = _report(returns, video, say)
+    if args.versus == "human" and prepared.spec.name != "human" and returns:
+        _rate_games(prepared, args, returns, say)
     return {
         "env_id": prepared.env_id, "agent": prepared.spec.name,
         "model_path": str(prepared.model_path) if prepared.model_path else None,
@@ -225,6 +308,18 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         "episodes": len(returns), "returns": returns, "video": str(video) if video else None,
         **{f"{key}_return": value for key, value in stats.items()},
     }
+
+
+def _rate_games(prepared: Any, args: argparse.Namespace, returns: list[float], say: Any) -> None:
+    """Record a person's games against the agent in the game's league (two-player games only)."""
+    from agents.league import record_human_games
+
+    seeds = [args.seed + 30_000 + episode for episode in range(len(returns))]
+    path = record_human_games(args.runs_dir, prepared.env_id, prepared.spec.name, prepared.run_dir, args.player,
+                              seeds, returns)
+    if path is not None:
+        say(f"Your {len(returns)} games are rated as {args.player!r} in {path}: python play.py league --env "
+            f"{args.env} shows the table.")
 
 
 def _live_window(args: argparse.Namespace) -> Any:
@@ -308,6 +403,8 @@ def _dispatch(argv: list[str]) -> int:
         return run_experiment(argv)
     if argv[:1] == ["watch"]:
         return run_watch(argv[1:])
+    if argv[:1] == ["league"]:
+        return run_league(argv[1:])
     args = build_parser().parse_args(argv)
     if args.list or (args.env or "").lower() == "list":
         print_catalog()

@@ -13,6 +13,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from agents.registry import OPPONENTS
 from core.errors import PlaygroundError
 from core.registry import did_you_mean
 from core.schema import is_finite_number
@@ -79,6 +80,12 @@ def check_value(key: str, value: Any, origin: str) -> None:
         check_perception_kwargs(value, origin)
     elif key == "normalize" and isinstance(value, dict):
         check_normalize(value, origin)
+    elif key == "opponent" and value not in OPPONENTS:
+        raise PlaygroundError(f"{origin} opponent={value!r:.40}: choose {' or '.join(OPPONENTS)}.")
+    elif key == "self_play":
+        from agents.self_play import SelfPlaySettings
+
+        SelfPlaySettings.from_settings(value, origin)
     elif key == "train_freq" and isinstance(value, (list, tuple)):
         if len(value) != 2 or value[1] not in ("step", "episode"):
             raise PlaygroundError(f"{origin} train_freq={value!r}: write a number, or [n, step] / [n, episode].")

@@ -32,6 +32,8 @@ RUN_KEYS: dict[str, tuple[type, ...]] = {
     "solved_at": (float, int),
     "perception": (str,),
     "perception_kwargs": (dict,),
+    "opponent": (str,),
+    "self_play": (dict,),
 }
 # Run keys that cannot be null (the others mean "none": no normalisation, no perception, the env's threshold).
 NOT_NULL = {"policy", "n_timesteps", "n_envs", "eval_every", "eval_episodes", "noise_std"}
@@ -227,6 +229,8 @@ def resolve_hyperparams(agent: str, env_id: str, algorithm_class: type, hp_pairs
     for key, value in (options or {}).items():
         if value is not None:
             effective.update(validate({key: value}, algorithm_class, f"--{key.removeprefix('n_')}"))
+    if effective.get("opponent") != "self":
+        effective.pop("self_play", None)  # the self-play schedule means nothing to a run against the script
     return effective
 
 

@@ -11,6 +11,7 @@ DISCRETE = "Discrete"
 BOX = "Box"
 MULTI_DISCRETE = "MultiDiscrete"
 MULTI_BINARY = "MultiBinary"
+OPPONENTS = ("scripted", "self")  # whom a learner trains against in a two-player game (`--opponent`)
 
 
 @dataclass(frozen=True)

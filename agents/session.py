@@ -35,6 +35,7 @@ from agents.normalization import ObservationNormalizer
 from agents.presets import check_run_sizes, resolve_hyperparams
 from agents.registry import AGENTS, AgentSpec, fitting_agents
 from agents.run_record import RunRecord, find_resumable_run, find_reusable_run, locked_run, read_record
+from agents.self_play import self_play_obs_mode
 from agents.training import CONFIRM_EPISODES, TrainingInterrupted, train
 from agents.training_state import load_checkpoint
 from core.device import choose_device, describe_device, resolve_device
@@ -53,6 +54,7 @@ class SessionOptions:
     seed: int = 0
     timesteps: int | None = None
     perception: str | None = None
+    opponent: str | None = None  # two-player games: "self" trains against a pool of its past selves
     device: str = "auto"
     runs_dir: Path = Path("runs")
     retrain: bool = False
@@ -116,7 +118,10 @@ def _reuse_or_train(spec: AgentSpec, env_id: str, spaces: tuple[gym.Space, gym.S
                     say: Callable[[str], None]) -> PreparedAgent:
     algorithm_class = spec.algorithm_class()
     hyperparams = resolve_hyperparams(spec.name, env_id, algorithm_class, options.hp,
-                                      {"n_timesteps": options.timesteps, "perception": options.perception})
+                                      {"n_timesteps": options.timesteps, "perception": options.perception,
+                                       "opponent": options.opponent})
+    if hyperparams.get("opponent") == "self":
+        self_play_obs_mode(env_id)  # refuses a one-player world before a run folder is made
     if hyperparams.get("perception"):
         hyperparams["perception"] = canonical_perception(hyperparams["perception"])
     check_run_sizes(spec, hyperparams, spaces, "the settings (preset, --hp, --timesteps)")

@@ -22,6 +22,7 @@ from agents.live import LiveFeed, LiveOptions
 from agents.models import build_model, save_model
 from agents.normalization import ObservationNormalizer
 from agents.registry import AgentSpec
+from agents.self_play import SelfPlayCallback, self_play_pool
 from agents.training_state import PeriodicCheckpoint, restore_checkpoint, save_checkpoint
 from core.errors import PlaygroundError
 from core.seeding import seed_everything
@@ -44,22 +45,30 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 
 def build_training(spec: AgentSpec, env_id: str, hyperparams: dict[str, Any], seed: int, device: torch.device,
-                   tensorboard_log: str | None, env_timeout: float) -> tuple[VecEnv, VecEnv, BaseAlgorithm]:
-    """The guarded (and normalised, if the preset asks) training and evaluation envs, and the model.
+                   tensorboard_log: str | None,
+                   env_timeout: float) -> tuple[VecEnv, VecEnv, BaseAlgorithm, list[BaseCallback]]:
+    """The guarded (and normalised, if the preset asks) training and evaluation envs, the model, and the
+    callbacks the env needs while training (self-play's snapshots, with `opponent: self`).
 
     Args:
+        tensorboard_log: The run folder (self-play also keeps its snapshots there).
         env_timeout: Seconds one env step may take (0: no limit, for threads where SIGALRM cannot work).
     """
     gamma = float(hyperparams.get("gamma", 0.99))
     norm = normalize_settings(hyperparams)
-    guarded = GuardedVecEnv(make_vector_env(env_id, hyperparams["n_envs"], seed, training=True), env_id, env_timeout)
+    pool = self_play_pool(env_id, hyperparams, seed)
+    training_envs = make_vector_env(env_id, hyperparams["n_envs"], seed, training=True, opponent=pool)
+    guarded = GuardedVecEnv(training_envs, env_id, env_timeout)
     env = normalized(guarded, norm, gamma, training=True)
     evaluation_envs = make_vector_env(env_id, hyperparams["eval_episodes"], seed + EVAL_SEED_OFFSET)
     eval_env = normalized(GuardedVecEnv(evaluation_envs, env_id, env_timeout), norm, gamma, training=False)
     model = build_model(spec, hyperparams, env, seed, device, tensorboard_log=tensorboard_log)
     if isinstance(model.get_env(), VecTransposeImage):  # SB3 moved image channels first: evaluate the same way
         eval_env = VecTransposeImage(eval_env)
-    return env, eval_env, model
+    env_callbacks: list[BaseCallback] = []
+    if pool is not None:
+        env_callbacks.append(SelfPlayCallback(pool, Path(tensorboard_log or ".")))
+    return env, eval_env, model, env_callbacks
 
 
 @contextmanager
@@ -136,7 +145,8 @@ def train(
     """
     start = time.perf_counter()
     seed_everything(seed)
-    env, eval_env, model = build_training(spec, env_id, hyperparams, seed, device, str(run_dir), env_timeout)
+    env, eval_env, model, env_callbacks = build_training(spec, env_id, hyperparams, seed, device, str(run_dir),
+                                                         env_timeout)
     if resume_state is not None:
         restore_checkpoint(model, env, resume_state, run_dir)
 
@@ -145,6 +155,7 @@ def train(
     feed = (live or LiveOptions()).feed(run_dir, hyperparams["n_timesteps"], solved_at)
     evaluation, callbacks = _callbacks(spec, env_id, hyperparams, eval_env, keeper, stopper, feed, run_dir,
                                        checkpoint_every, progress)
+    callbacks = env_callbacks + callbacks
     remaining = max(hyperparams["n_timesteps"] - model.num_timesteps, 0)
     try:
         with sigterm_as_interrupt():

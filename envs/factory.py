@@ -9,13 +9,15 @@ import gymnasium as gym
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor, VecNormalize
 
+from envs.atari_vector import can_batch_atari, make_atari_vector_env
 from envs.games import batched_game_ids
+from envs.games.batch import Player
 from envs.make import make_env
 from envs.vector import GymnasiumVecEnv, SameStepCartPoleVectorEnv
 
 
 def make_vector_env(env_id: str, n_envs: int, seed: int, env_kwargs: dict[str, Any] | None = None,
-                    training: bool = False) -> VecEnv:
+                    training: bool = False, opponent: Player | None = None) -> VecEnv:
     """`n_envs` copies of an env as an SB3 VecEnv with episode statistics (VecMonitor / Monitor).
 
     `training=True` adds the training-only wrappers of Atari games (life loss ends an episode, clipped
@@ -23,14 +25,18 @@ def make_vector_env(env_id: str, n_envs: int, seed: int, env_kwargs: dict[str, A
 
     CartPole-v1 runs on Gymnasium's NumPy-batched CartPole and our games on their batched engines
     (envs/games/batch.py), one call per step for all copies; every other env runs as a DummyVecEnv of
-    Monitor-wrapped Gymnasium envs.
+    Monitor-wrapped Gymnasium envs. Two-player games take `opponent`, the batched player of their other side
+    (self-play's pool); without it they play their scripted opponent.
     """
     env_kwargs = env_kwargs or {}
     if env_id == "CartPole-v1" and not env_kwargs:
         vec_env: VecEnv = VecMonitor(GymnasiumVecEnv(SameStepCartPoleVectorEnv(num_envs=n_envs)))
     elif env_id in batched_game_ids() and not env_kwargs:
-        games = gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="vector_entry_point")
+        extra = {"opponent": opponent} if opponent is not None else {}
+        games = gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="vector_entry_point", **extra)
         vec_env = VecMonitor(GymnasiumVecEnv(games))
+    elif not env_kwargs and can_batch_atari(env_id):  # ale-py's C++ vector env (envs/atari_vector.py)
+        vec_env = make_atari_vector_env(env_id, n_envs, training=training)
     else:
         make_env(env_id, **env_kwargs).close()  # fail early with a clear message
         vec_env = make_vec_env(partial(make_env, env_id, training=training), n_envs=n_envs, seed=seed,

@@ -98,14 +98,14 @@ def train_and_report(settings: TrialSettings, overrides: dict[str, Any], seed: i
 
     hyperparams = trial_hyperparams(settings, overrides)
     seed_everything(seed)
-    env, eval_env, model = _build(settings, hyperparams, seed, log_dir)
+    env, eval_env, model, env_callbacks = _build(settings, hyperparams, seed, log_dir)
     reporter = _reporter_class()(report, settings.solved_at)
     evaluation = EvalCallback(eval_env, callback_after_eval=reporter, n_eval_episodes=hyperparams["eval_episodes"],
                               eval_freq=max(settings.report_every // hyperparams["n_envs"], 1),
                               deterministic=True, verbose=0, warn=False)
     try:
-        model.learn(total_timesteps=settings.budget, callback=[HyperparamCallback(hyperparams), evaluation],
-                    tb_log_name="tensorboard")
+        callbacks = [*env_callbacks, HyperparamCallback(hyperparams), evaluation]
+        model.learn(total_timesteps=settings.budget, callback=callbacks, tb_log_name="tensorboard")
         if reporter.last_step != model.num_timesteps:  # the budget ended between evaluations
             reporter.record(model.num_timesteps, _final_evaluation(env, eval_env, model, hyperparams))
     finally:
@@ -113,8 +113,9 @@ def train_and_report(settings: TrialSettings, overrides: dict[str, Any], seed: i
         eval_env.close()
 
 
-def _build(settings: TrialSettings, hyperparams: dict[str, Any], seed: int, log_dir: Path) -> tuple[Any, Any, Any]:
-    """The training env, the evaluation env and the model, as agents.training builds them."""
+def _build(settings: TrialSettings, hyperparams: dict[str, Any], seed: int,
+           log_dir: Path) -> tuple[Any, Any, Any, list[Any]]:
+    """The training env, the evaluation env, the model and the env's callbacks, as agents.training builds them."""
     import torch
 
     from agents.registry import AGENTS

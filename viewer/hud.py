@@ -78,7 +78,12 @@ class Hud(TextPanel):
         """Render the panel into `rect` of `surface`."""
         surface.fill(BACKGROUND, rect)
         x, y = rect.x + 12, rect.y + 8
-        y = self._line(surface, f"{state.agent}  on  {state.env_id}", x, y, ACCENT)
+        title = f"{state.agent}  on  {state.env_id}"
+        if self.font.size(title)[0] <= rect.width - 24:
+            y = self._line(surface, title, x, y, ACCENT)
+        else:  # a long name (a league player's run folder): the agent, then the world on a line of its own
+            y = self._line(surface, state.agent, x, y, ACCENT)
+            y = self._line(surface, f"on {state.env_id}", x, y, ACCENT, self.small)
         episode = f"{state.episode}/{state.episodes}" if state.counting else f"{state.episode} (while training)"
         y = self._line(surface, f"episode {episode}    step {state.step}", x, y)
         y = self._line(surface, f"return {state.episode_return:.1f}", x, y)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.control import Controller
+from core.control import Controller, Decision
 from core.errors import PlaygroundError
+from envs.games.batch import Player, SeatView, TwoPlayerGames
 
 VERSUS_CHOICES = ("scripted", "human", "self")
 
@@ -53,3 +54,25 @@ def set_opponent(env: object, versus: str, controller: Controller) -> list[str]:
     opponent = KeyboardOpponent() if versus == "human" else SelfOpponent(controller)
     game.opponent = opponent
     return opponent.help_lines
+
+
+class SeatedPlayer:
+    """A league player (a batched `envs.games.batch.Player`) at a single game's batch of one, on one side: as the
+    viewer's controller (right side) or as the env's opponent (left side)."""
+
+    help_lines: list[str] = []
+
+    def __init__(self, name: str, player: Player, games: TwoPlayerGames, on_right: bool) -> None:
+        self.name = name
+        self.player = player
+        self.view_side = np.array([on_right])
+        self.games = games
+
+    def reset(self) -> None:
+        self.player.reset()
+
+    def decide(self, observation: np.ndarray) -> Decision:
+        return Decision(int(self.player(SeatView(self.games, self.view_side))[0]))
+
+    def __call__(self, observation: np.ndarray) -> int:
+        return int(self.decide(observation).action)

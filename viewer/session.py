@@ -12,11 +12,12 @@ from core.control import Controller
 from core.files import new_file
 from core.runs import new_run_dir
 from envs.catalog import catalog_entry_for_id
+from envs.games import game_variants
 from envs.make import make_env
 from viewer.hud import HudState
 from viewer.keymaps import HumanController, keymap_for
 from viewer.live import LiveTraining, WatchOptions
-from viewer.opponents import set_opponent
+from viewer.opponents import SeatedPlayer, set_opponent
 from viewer.window import Viewer, ViewerOptions
 
 
@@ -55,6 +56,31 @@ def show(prepared: Any, options: ShowOptions) -> tuple[list[float], Path | None]
     viewer = _viewer(prepared.env_id, prepared.spec.name, prepared.controller, options.versus,
                      ViewerOptions(window=options.window, record_to=record_to, screenshot_dir=folder / "screenshots"),
                      agent_is_human=prepared.spec.name == "human")
+    return _play(viewer, options.episodes, options.seed)
+
+
+def show_match(game: str, right: Any, left: Any, options: ShowOptions) -> tuple[list[float], Path | None]:
+    """Two league players (`agents.players.Contestant`) play each other in the window; returns the right
+    player's returns.
+
+    Args:
+        game: The two-player game (Pong).
+        right: The player of the right side (the HUD's agent).
+        left: The player of the left side.
+        options: How to show the games.
+    """
+    env_id = next(env_id for env_id, obs_mode in game_variants(game) if obs_mode == "vector")
+    env = make_env(env_id, render_mode="rgb_array")
+    games = env.unwrapped.games  # the single game's batch of one: both players see it from their side
+    env.unwrapped.opponent = SeatedPlayer(left.name, left.seat(games, options.seed + 1), games, on_right=False)
+    controller = SeatedPlayer(right.name, right.seat(games, options.seed), games, on_right=True)
+    entry = catalog_entry_for_id(env_id)
+    state = HudState(agent=f"{right.name} (right)", env_id=env_id, episodes=options.episodes,
+                     action_labels=list(entry.action_labels) if entry and entry.action_labels else None,
+                     help_lines=[f"left paddle: {left.name}", ""])
+    folder = options.runs_dir / "league" / "screenshots"
+    viewer = Viewer(env, controller, state, ViewerOptions(window=options.window, record_to=options.record_to,
+                                                          screenshot_dir=folder))
     return _play(viewer, options.episodes, options.seed)
 
 

@@ -15,12 +15,13 @@ from typing import Any
 
 import gymnasium as gym
 
-# (name, module, env class, step limit, batched: whether the module has a `vector_env` for many games at once)
+# (name, module, env class, step limit, batched: whether the module has a `vector_env` for many games at once,
+#  players: 2 for games whose batch is `TwoPlayerGames`, with an opponent and a league)
 GAMES = (
-    ("Snake", "envs.games.snake", "SnakeEnv", 1000, True),
-    ("Pong", "envs.games.pong", "PongEnv", 2000, True),
-    ("Bricks", "envs.games.bricks", "BricksEnv", 2000, True),
-    ("CueCorridor", "envs.games.cue_corridor", "CueCorridorEnv", 40, False),
+    ("Snake", "envs.games.snake", "SnakeEnv", 1000, True, 1),
+    ("Pong", "envs.games.pong", "PongEnv", 2000, True, 2),
+    ("Bricks", "envs.games.bricks", "BricksEnv", 2000, True, 1),
+    ("CueCorridor", "envs.games.cue_corridor", "CueCorridorEnv", 40, False, 1),
 )
 # Later versions of a game's vector variant, (name, version, env kwargs): Snake-v1 also sees the whole board.
 LATER_VERSIONS = (("Snake", "v1", {"board": True}),)
@@ -47,9 +48,19 @@ def batched_game_ids() -> list[str]:
     return [env_id for env_id, game, _ in _variants() if game[4]]
 
 
+def two_player_game(env_id: str) -> str | None:
+    """The name of the two-player game `env_id` is a variant of (Pong), or None."""
+    return next((game[0] for variant, game, _ in _variants() if variant == env_id and game[5] == 2), None)
+
+
+def game_variants(name: str) -> list[tuple[str, str]]:
+    """(id, observation mode) of every registered variant of the game `name`."""
+    return [(env_id, kwargs["obs_mode"]) for env_id, game, kwargs in _variants() if game[0] == name]
+
+
 def register_games() -> None:
     """Register every variant of every game (once)."""
-    for env_id, (_, module, env_class, steps, batched), kwargs in _variants():
+    for env_id, (_, module, env_class, steps, batched, _), kwargs in _variants():
         if env_id not in gym.envs.registry:
             gym.register(env_id, entry_point=f"{module}:{env_class}", max_episode_steps=steps,
                          vector_entry_point=f"{module}:vector_env" if batched else None, kwargs=kwargs)

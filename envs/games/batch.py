@@ -9,7 +9,7 @@ seeded s plays exactly like the single game seeded s + i, whatever the batch siz
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
@@ -100,6 +100,78 @@ class BatchedGames:
     def observe(self, obs_mode: str, index: Index = EVERY) -> np.ndarray:
         """Observations of the games at `index` in `obs_mode` ("vector" or "pixels")."""
         return self.pixels(index) if obs_mode == "pixels" else self.vector_observation(index)
+
+
+class Player(Protocol):
+    """One side's player in a batch of two-player games: a script, a frozen policy, a pool of them.
+
+    It sees its games through a `SeatView` (each game from its own side, in any observation mode) and returns
+    one action per game; `reset(index)` tells it that the games at `index` start anew.
+    """
+
+    def __call__(self, view: SeatView) -> np.ndarray: ...
+
+    def reset(self, index: Index = EVERY) -> None: ...
+
+
+class TwoPlayerGames(BatchedGames):
+    """Batched games for two: the right side is the env's agent, `opponent` plays the left side.
+
+    The rules are symmetric: `mirror` turns observations of the right side into what the left side sees, so a
+    player trained on either side can play the other.
+
+    Attributes:
+        opponent: The left player, used when `step` is given no actions for it.
+    """
+
+    opponent: Player
+
+    def mirror(self, observations: np.ndarray, obs_mode: str) -> np.ndarray:
+        """Right-side observations (a batch in `obs_mode`) as the left side sees the same games."""
+        raise NotImplementedError
+
+    def scripted_player(self, num_games: int) -> Player:
+        """The game's scripted player for `num_games` games (the anchor of its league)."""
+        raise NotImplementedError
+
+    def step(self, actions: np.ndarray,
+             opponent_actions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Advance every game one step, the left side playing `opponent_actions` (else `opponent`'s);
+        rewards are the right side's (the left side's are their negatives)."""
+        raise NotImplementedError
+
+    def left_actions(self) -> np.ndarray:
+        """What `opponent` plays in every game now."""
+        return self.opponent(SeatView(self, np.zeros(self.num_games, bool)))
+
+
+class SeatView:
+    """A batch of two-player games as one player sees them: game i from the right side where `on_right[i]`,
+    else from the left (mirrored). Observations are made on demand, once per mode.
+
+    Args:
+        games: The batch.
+        on_right: Per game, whether this player has the right side.
+    """
+
+    def __init__(self, games: TwoPlayerGames, on_right: np.ndarray) -> None:
+        self.games = games
+        self.on_right = on_right
+        self._seen: dict[str, np.ndarray] = {}
+
+    def observe(self, obs_mode: str) -> np.ndarray:
+        """This player's observations of all its games in `obs_mode` ("vector" or "pixels")."""
+        if obs_mode not in self._seen:
+            right = self.games.observe(obs_mode)
+            if self.on_right.all():
+                self._seen[obs_mode] = right
+            else:
+                left = self.games.mirror(right, obs_mode)
+                if self.on_right.any():
+                    where = self.on_right.reshape((-1,) + (1,) * (right.ndim - 1))
+                    left = np.where(where, right, left)
+                self._seen[obs_mode] = left
+        return self._seen[obs_mode]
 
 
 class GameVectorEnv(VectorEnv):

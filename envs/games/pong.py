@@ -2,7 +2,7 @@
 
 The single env (`PongEnv`) is a batch of one whose opponent is any callable on one observation (a script, a
 person at the keyboard, the agent itself); a batch of many (`vector_env`) plays its left paddles with a batched
-opponent (`ScriptedPaddles` by default) that sees every game at once.
+`Player` (`ScriptedPaddles` by default, a self-play pool, a saved agent) that sees every game at once.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 
 from core.errors import PlaygroundError
 from envs.games.base import PIXEL_SIZE, BatchedGameEnv, game_zero
-from envs.games.batch import EVERY, BatchedGames, GameVectorEnv, Index
+from envs.games.batch import EVERY, GameVectorEnv, Index, Player, SeatView, TwoPlayerGames
 from envs.games.canvas import Painter
 from envs.games.physics import BALL_RADIUS, Ball, aimed_velocity
 from envs.games.raster import Frames, rect_box
@@ -68,7 +68,8 @@ class ScriptedPaddles:
     """Paddles that follow the ball when it comes their way, at `speed` of the full paddle speed, else drift to
     the middle; one per game of a batch.
 
-    They read the vector observations from their own side (see `mirror_observations`), so they play either paddle.
+    They read the vector observations from their own side (see `mirror_observations`), so they play either paddle;
+    as a `Player` they see their games through a `SeatView`.
 
     Args:
         num_games: How many paddles.
@@ -85,8 +86,11 @@ class ScriptedPaddles:
         """Forget the previous episode of the games at `index`."""
         self.carry[index] = 0.0
 
-    def __call__(self, observations: np.ndarray) -> np.ndarray:
-        """The actions for a (games, 6) batch of mirrored vector observations, one game per paddle."""
+    def __call__(self, view: SeatView) -> np.ndarray:
+        return self.act(view.observe("vector"))
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        """The actions for a (games, 6) batch of vector observations from the paddles' own sides."""
         self.carry += self.speed
         moves = self.carry >= 1.0
         self.carry -= moves
@@ -114,10 +118,10 @@ class ScriptedOpponent:
         self.paddles.reset()
 
     def __call__(self, observation: np.ndarray) -> int:
-        return int(self.paddles(np.asarray(observation)[None])[0])
+        return int(self.paddles.act(np.asarray(observation)[None])[0])
 
 
-class PongGames(BatchedGames):
+class PongGames(TwoPlayerGames):
     """The rules of Pong for N games at once; the agent plays the right paddle, `opponent` the left one.
 
     Args:
@@ -125,8 +129,8 @@ class PongGames(BatchedGames):
         points_to_win: Points that end a game.
 
     Attributes:
-        opponent: The batched left player: mirrored (games, 6) vector observations to actions; its `reset(index)`,
-            if it has one, is called when those games start. Used when `step` is given no opponent actions.
+        opponent: The batched left `Player`; its `reset(index)` is called when those games start. Used when
+            `step` is given no opponent actions.
     """
 
     vector_space = gym.spaces.Box(-1.0, 1.0, (6,), np.float32)
@@ -136,7 +140,7 @@ class PongGames(BatchedGames):
             raise PlaygroundError(f"points_to_win must be at least 1, not {points_to_win}.")
         super().__init__(num_games)
         self.points_to_win = points_to_win
-        self.opponent: Callable[[np.ndarray], np.ndarray] = ScriptedPaddles(num_games)
+        self.opponent: Player = ScriptedPaddles(num_games)
         self.ball_x, self.ball_y = np.full(num_games, 0.5), np.full(num_games, 0.5)
         self.ball_vx, self.ball_vy = np.zeros(num_games), np.zeros(num_games)
         self.left_y, self.right_y = np.full(num_games, 0.5), np.full(num_games, 0.5)
@@ -146,8 +150,7 @@ class PongGames(BatchedGames):
     def reset_games(self, index: np.ndarray) -> None:
         self.left_y[index] = self.right_y[index] = 0.5
         self.left_score[index] = self.right_score[index] = 0
-        if hasattr(self.opponent, "reset"):
-            self.opponent.reset(index)
+        self.opponent.reset(index)
         self.serve(index, self.streams.integers(index, 2) == 1)
 
     def serve(self, index: np.ndarray, toward_right: np.ndarray) -> None:
@@ -162,7 +165,7 @@ class PongGames(BatchedGames):
              opponent_actions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Move both paddles, then the ball; the left paddles follow `opponent_actions`, or else `opponent`."""
         if opponent_actions is None:
-            opponent_actions = self.opponent(mirror_observations(self.vector_observation()))
+            opponent_actions = self.left_actions()
         self.right_y = np.clip(self.right_y + SHIFTS[actions], PADDLE_HALF, 1.0 - PADDLE_HALF)
         self.left_y = np.clip(self.left_y + SHIFTS[opponent_actions], PADDLE_HALF, 1.0 - PADDLE_HALF)
         reward = self._move_balls()
@@ -198,6 +201,15 @@ class PongGames(BatchedGames):
             self.serve(served, right_missed[served])  # toward the side that lost the point
         return reward
 
+    def mirror(self, observations: np.ndarray, obs_mode: str) -> np.ndarray:
+        """The left side's view: features mirrored (`mirror_observations`) or frames flipped left-right."""
+        if obs_mode == "pixels":
+            return np.ascontiguousarray(observations[:, :, ::-1])
+        return mirror_observations(observations)
+
+    def scripted_player(self, num_games: int) -> ScriptedPaddles:
+        return ScriptedPaddles(num_games)
+
     def vector_observation(self, index: Index = EVERY) -> np.ndarray:
         """Ball x, y, vx and vy (as fractions of the top speed), the right paddle's y and the left paddle's y."""
         features = np.stack([self.ball_x[index], self.ball_y[index], self.ball_vx[index] / MAX_SPEED,
@@ -230,9 +242,14 @@ def _background() -> np.ndarray:
     return frames.frames[0]
 
 
-def vector_env(num_envs: int, obs_mode: str = "vector", max_episode_steps: int = 2000, **rules: Any) -> GameVectorEnv:
-    """`num_envs` Pong games against `ScriptedPaddles` as one Gymnasium vector env (the `vector_entry_point`)."""
-    return GameVectorEnv(PongGames(num_envs, **rules), obs_mode, max_episode_steps)
+def vector_env(num_envs: int, obs_mode: str = "vector", max_episode_steps: int = 2000, opponent: Player | None = None,
+               **rules: Any) -> GameVectorEnv:
+    """`num_envs` Pong games as one Gymnasium vector env (the `vector_entry_point`), against `opponent` (a batched
+    `Player` for `num_envs` games; `ScriptedPaddles` when None)."""
+    games = PongGames(num_envs, **rules)
+    if opponent is not None:
+        games.opponent = opponent
+    return GameVectorEnv(games, obs_mode, max_episode_steps)
 
 
 class PongEnv(BatchedGameEnv):
