@@ -4,8 +4,9 @@ The schedule is a preset's `self_play` mapping (`SelfPlaySettings`). Every `snap
 learner's policy is frozen into the pool and saved in the run folder (`opponents/step-<N>.pt`, tensors only, read
 back with `torch.load(weights_only=True)`), so a resumed run gets its pool back. When a game starts, its opponent is
 drawn: the scripted player (share `scripted`), the newest snapshot (share `latest`), else any of the newest `window`
-snapshots. The pool is the games' left `Player` (envs.games.batch), acting on every game at once: one policy call
-per pool member in use, never one per game.
+snapshots. The pool is the games' left `Player` (envs.games.batch), acting on every game at once: plain MLP
+snapshots act together through stacked weights (agents.policy_stack), others with one policy call per snapshot in
+use; never one call per game.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from stable_baselines3.common.policies import BasePolicy
 
 from agents.normalization import ObservationNormalizer
 from agents.players import PolicyPlayer
+from agents.policy_stack import StackedActors, actor_layers
 from core.checkpoint import load_state, save_state
 from core.errors import PlaygroundError
 from core.schema import Fields
@@ -101,6 +103,8 @@ class OpponentPool:
         self.snapshots: dict[int, PolicyPlayer] = {}  # by the step they were taken at, newest last
         self.seats = np.full(num_games, SCRIPTED_SEAT, dtype=np.int64)  # whom each game is against
         self.scripted: Player | None = None
+        self.generator = torch.Generator().manual_seed(seed)
+        self._stack: tuple[np.ndarray, StackedActors | None] | None = None  # by snapshot steps, rebuilt on change
 
     def add(self, step: int, policy: BasePolicy, normalizer: ObservationNormalizer | None = None) -> None:
         """Freeze `policy` (a copy of it is taken) as the snapshot of `step`; the oldest beyond the window leave
@@ -136,14 +140,29 @@ class OpponentPool:
     def __call__(self, view: SeatView) -> np.ndarray:
         if self.scripted is None:
             self.scripted = view.games.scripted_player(self.num_games)
-        actions = np.zeros(self.num_games, dtype=np.int64)
-        for seat in np.unique(self.seats):
-            rows = np.flatnonzero(self.seats == seat)
-            if seat == SCRIPTED_SEAT:
-                actions[rows] = self.scripted(view)[rows]  # the script is cheap: it plays every game, we keep its
-            else:
-                actions[rows] = self.snapshots[int(seat)].act(view.observe(self.obs_mode)[rows], rows)
+        actions = self.scripted(view)  # the script is cheap: it plays every game, the snapshots' games are replaced
+        rows = np.flatnonzero(self.seats != SCRIPTED_SEAT)
+        if len(rows) == 0:
+            return actions
+        steps, stacked = self._stacked()
+        observations = view.observe(self.obs_mode)[rows]
+        if stacked is not None:
+            members = torch.as_tensor(np.searchsorted(steps, self.seats[rows]))
+            actions[rows] = stacked.sample(torch.as_tensor(observations), members, self.generator).numpy()
+            return actions
+        for seat in np.unique(self.seats[rows]):
+            mine = self.seats[rows] == seat
+            actions[rows[mine]] = self.snapshots[int(seat)].act(observations[mine], rows[mine])
         return actions
+
+    def _stacked(self) -> tuple[np.ndarray, StackedActors | None]:
+        """The snapshots' steps, and their stacked actors when all are plain MLPs without normalisation."""
+        steps = np.asarray(sorted(self.snapshots))
+        if self._stack is None or not np.array_equal(self._stack[0], steps):
+            players = [self.snapshots[int(step)] for step in steps]
+            plain = all(actor_layers(player.policy) is not None and player.normalizer is None for player in players)
+            self._stack = steps, StackedActors([player.policy for player in players]) if plain else None
+        return self._stack
 
     def shares(self) -> dict[str, float]:
         """The share of games now against the scripted player, the newest snapshot and older ones."""

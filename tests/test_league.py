@@ -23,6 +23,7 @@ from envs.factory import make_vector_env
 from envs.games.batch import SeatView
 from envs.games.pong import PongGames, mirror_observations
 from tests.conftest import assert_user_error, last_json, run_cli
+from tests.hostile import payload_source
 
 
 def _scripted_twin(name: str) -> Contestant:
@@ -237,3 +238,72 @@ class _Pressed:
 
     def __getitem__(self, key: int) -> bool:
         return key in self.held
+
+
+class _Payload:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (exec, (payload_source(self.marker),))
+
+
+def test_a_crafted_snapshot_in_a_received_run_never_runs(tmp_path):
+    marker = tmp_path / "marker"
+    folder = tmp_path / "opponents"
+    folder.mkdir()
+    torch.save({"weights": _Payload(marker)}, folder / "step-000000000100.pt")
+    pool = OpponentPool(SelfPlaySettings(), 4, "vector", 0)
+    learner = _pong_learner(pool=pool)
+    callback = SelfPlayCallback(pool, tmp_path)
+    callback.init_callback(learner)
+    with pytest.raises(PlaygroundError, match="step-000000000100.pt"):
+        callback.on_training_start({}, {})
+    assert not marker.exists()
+
+
+def test_the_league_skips_a_run_that_cannot_play_and_runs_nothing_it_holds(tmp_path):
+    marker = tmp_path / "marker"
+    run_dir = tmp_path / "playground-Pong-v0" / "ppo" / "20260101-000000-s0"
+    run_dir.mkdir(parents=True)
+    from agents.presets import resolve_hyperparams
+    from envs.make import env_spaces
+
+    spaces = [repr(space) for space in env_spaces("playground/Pong-v0")]
+    (run_dir / "config.json").write_text(json.dumps({
+        "format": 1, "agent": "ppo", "env_id": "playground/Pong-v0", "seed": 0, "status": "complete",
+        "observation_space": spaces[0], "action_space": spaces[1],
+        "hyperparams": resolve_hyperparams("ppo", "playground/Pong-v0", PPO, [])}))
+    torch.save({"weights": _Payload(marker)}, run_dir / "model.pt")
+    said: list[str] = []
+    found = league_module.contestants(LeagueOptions("Pong", tmp_path), said.append)
+    assert [player.name for player in found] == [SCRIPTED, RANDOM]
+    assert len(said) == 1 and said[0].startswith(f"skipped {run_dir}") and "model.pt" in said[0]
+    assert not marker.exists()
+
+
+def test_stacked_snapshots_act_as_each_snapshot_would():
+    from agents.policy_stack import StackedActors, actor_layers
+    from agents.self_play import frozen_copy
+
+    learner = _pong_learner()
+    policies = []
+    for shift in (0.0, 0.5, -0.5):
+        policy = frozen_copy(learner.policy)
+        with torch.no_grad():
+            for parameter in policy.parameters():
+                parameter.add_(shift * torch.randn_like(parameter))
+        policies.append(policy)
+    assert all(actor_layers(policy) is not None for policy in policies)
+    stacked = StackedActors(policies)
+    observations = torch.rand(5, 6) * 2 - 1
+    logits = stacked.logits(observations)
+    for member, policy in enumerate(policies):
+        expected = policy.get_distribution(observations).distribution.probs
+        assert torch.allclose(torch.softmax(logits[member], dim=1), expected, atol=1e-6)
+    one = observations[:1].expand(30_000, 6)
+    members = torch.full((30_000,), 2)
+    actions = stacked.sample(one, members, torch.Generator().manual_seed(0))
+    frequencies = torch.bincount(actions, minlength=3).float() / 30_000
+    assert torch.allclose(frequencies, policies[2].get_distribution(observations[:1]).distribution.probs[0],
+                          atol=0.015)
