@@ -99,6 +99,18 @@ def test_batches_check_their_actions():
         vector_env.step(np.array([0, 1]))
 
 
+@pytest.mark.parametrize("env_id", VECTOR_IDS)
+def test_a_reset_without_a_seed_goes_on_reproducibly(env_id):
+    """Evaluations reset their envs without a seed each time: two runs seeded alike must see the same games."""
+    first, second = batch(env_id, 4), batch(env_id, 4)
+    openings = []
+    for vector_env in (first, second):
+        vector_env.reset(seed=5)
+        openings.append([vector_env.reset()[0] for _ in range(3)])
+    assert all(np.array_equal(a, b) for a, b in zip(*openings))
+    assert not np.array_equal(openings[0][0], openings[0][1])  # the streams went on: new games, not the same again
+
+
 def test_streams_draw_evenly_and_within_bounds():
     streams = GameStreams(1000)
     every = np.arange(1000)

@@ -196,13 +196,18 @@ class GameVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.elapsed = np.zeros(self.num_envs, dtype=np.int64)
         self._all = np.arange(self.num_envs)
+        self._seeded = False
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
-        """Reset every game; with `seed`, game i is seeded `seed + i` (stable-baselines3's convention)."""
+        """Reset every game; with `seed`, game i is seeded `seed + i` (stable-baselines3's convention). Without one,
+        the games' streams go on (as a Gymnasium env's generator does), so repeated evaluations stay reproducible;
+        only a batch never seeded draws its seed from the OS."""
         super().reset(seed=seed)
-        if seed is None:
+        if seed is None and not self._seeded:
             seed = int(np.random.SeedSequence().generate_state(1, np.uint32)[0])
-        self.games.streams.seed(self._all, seed + self._all)
+        if seed is not None:
+            self.games.streams.seed(self._all, seed + self._all)
+            self._seeded = True
         self.games.reset_games(self._all)
         self.elapsed[:] = 0
         return self.games.observe(self.obs_mode), {}
