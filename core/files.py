@@ -18,11 +18,13 @@ from core.errors import PlaygroundError
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it is flushed and renamed over `path`.
 
-    A reader never sees a half-written file: either the old one or the complete new one.
+    A reader never sees a half-written file: either the old one or the complete new one. The file gets the
+    permissions a plain `open` would give it (the umask's), so that others who may read the folder can read it.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.fchmod(handle, 0o666 & ~_umask())  # mkstemp makes 0600; the file gets the mode `open` would give it
     os.close(handle)
     temporary_path = Path(temporary)
     try:
@@ -32,6 +34,13 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.replace(temporary_path, target)
     finally:
         temporary_path.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it: set back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: str | os.PathLike[str], data: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,17 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
         raise RuntimeError("crash while writing")
     assert read_json(target) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["config.json"]
+
+
+def test_atomic_writes_get_the_umask_permissions_as_open_does(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        write_json(tmp_path / "config.json", {"a": 1})
+        (tmp_path / "plain.txt").write_text("x")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "config.json").stat().st_mode) == 0o644  # mkstemp alone gives 0600
+    assert stat.S_IMODE((tmp_path / "plain.txt").stat().st_mode) == 0o644
 
 
 def test_read_json_errors_name_the_file(tmp_path):
