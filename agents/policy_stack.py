@@ -53,8 +53,14 @@ class StackedActors:
         return x
 
     def sample(self, observations: torch.Tensor, members: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """One sampled action per game, game i acting with policy `members[i]` (Gumbel-max: softmax sampling)."""
+        """One sampled action per game, game i acting with policy `members[i]` (Gumbel-max: softmax sampling).
+
+        The policies may live on a GPU: the inputs go to their device and the actions come back on the CPU. The
+        noise is drawn from `generator` on the CPU, so the same seed draws the same actions on any device.
+        """
+        device = self.layers[-1][0].device
         with torch.no_grad():
-            chosen = self.logits(observations)[members, torch.arange(len(members))]
-            noise = torch.rand(chosen.shape, generator=generator).clamp_min_(1e-20)
-            return torch.argmax(chosen - torch.log(-torch.log(noise)), dim=1)
+            logits = self.logits(observations.to(device))
+            chosen = logits[members.to(device), torch.arange(len(members), device=device)]
+            noise = torch.rand(chosen.shape, generator=generator).clamp_min_(1e-20).to(device)
+            return torch.argmax(chosen - torch.log(-torch.log(noise)), dim=1).cpu()
