@@ -85,7 +85,7 @@ def test_any_hyperparameter_value_is_refused_in_one_line_or_trains(case):
     event("accepted and trained")  # shown with --hypothesis-show-statistics
     # Accepted: it must build and train without any other exception.
     try:
-        env, eval_env, model = build_training(spec, env_id, hyperparams, 0, torch.device("cpu"), None, 0)
+        env, eval_env, model, _ = build_training(spec, env_id, hyperparams, 0, torch.device("cpu"), None, 0)
     except PlaygroundError:
         return
     try:
