@@ -26,6 +26,9 @@ from experiments import COMMANDS
 from viewer.opponents import VERSUS_CHOICES
 
 RENDER_CHOICES = ("auto", "human", "video", "none")
+# The seeds of the episodes played after training (training evaluates on seed + 10,000 and confirms on seed + 30,000):
+EVALUATED_SEED_OFFSET = 20_000  # --render none: seed + 20,000
+SHOWN_SEED_OFFSET = 30_000  # a window, a video, games against a person: seed + 30,000
 quiet_openmp_threads()  # before torch loads
 
 
@@ -181,7 +184,7 @@ def check_showing(args: argparse.Namespace) -> None:
     """Refuse episode, seed and recording values (play.py and play.py watch share them)."""
     if args.episodes < 1:
         raise PlaygroundError(f"--episodes {args.episodes}: must be at least 1.")
-    if not 0 <= args.seed < 2**32 - 30_000 or args.episodes > 100_000:
+    if not 0 <= args.seed < 2**32 - SHOWN_SEED_OFFSET or args.episodes > 100_000:
         raise PlaygroundError("--seed takes 0 to 4,294,930,000 and --episodes at most 100,000.")
     if args.record is not None and args.record.suffix.lower() not in (".mp4", ".gif"):
         raise PlaygroundError(f"--record {args.record}: use a file name ending in .mp4 or .gif.")
@@ -314,7 +317,7 @@ def _rate_games(prepared: Any, args: argparse.Namespace, returns: list[float], s
     """Record a person's games against the agent in the game's league (two-player games only)."""
     from agents.league import record_human_games
 
-    seeds = [args.seed + 30_000 + episode for episode in range(len(returns))]
+    seeds = [args.seed + SHOWN_SEED_OFFSET + episode for episode in range(len(returns))]
     path = record_human_games(args.runs_dir, prepared.env_id, prepared.spec.name, prepared.run_dir, args.player,
                               seeds, returns)
     if path is not None:
@@ -329,7 +332,7 @@ def _live_window(args: argparse.Namespace) -> Any:
     from viewer.live import LiveWindow, WatchOptions
 
     return LiveWindow(WatchOptions(run_dir=Path(), env_id="", agent="", episodes=args.episodes,
-                                   seed=args.seed + 30_000, versus=args.versus, record_to=args.record,
+                                   seed=args.seed + SHOWN_SEED_OFFSET, versus=args.versus, record_to=args.record,
                                    trusted_code=args.trust_code))
 
 
@@ -338,12 +341,13 @@ def _play(prepared: Any, render: str, args: argparse.Namespace) -> tuple[list[fl
     if render == "none":
         from agents.evaluation import evaluate
 
-        return evaluate(prepared.controller, prepared.env_id, args.episodes, args.seed + 20_000,
+        return evaluate(prepared.controller, prepared.env_id, args.episodes, args.seed + EVALUATED_SEED_OFFSET,
                         prepared.normalizer), None
     from viewer.session import ShowOptions, show
 
-    return show(prepared, ShowOptions(window=render == "human", episodes=args.episodes, seed=args.seed + 30_000,
-                                      versus=args.versus, record_to=args.record, runs_dir=args.runs_dir))
+    return show(prepared, ShowOptions(window=render == "human", episodes=args.episodes,
+                                      seed=args.seed + SHOWN_SEED_OFFSET, versus=args.versus, record_to=args.record,
+                                      runs_dir=args.runs_dir))
 
 
 def _report(returns: list[float], video: Path | None, say: Any) -> dict[str, Any]:
@@ -377,7 +381,7 @@ def run_watch(argv: list[str]) -> int:
     from viewer.session import watch
 
     returns, video = watch(WatchOptions(run_dir=args.run, env_id=record.env_id, agent=record.agent,
-                                        episodes=args.episodes, seed=args.seed + 30_000, versus=args.versus,
+                                        episodes=args.episodes, seed=args.seed + SHOWN_SEED_OFFSET, versus=args.versus,
                                         record_to=args.record, trusted_code=args.trust_code))
     _report(returns, video, _say_to(sys.stdout))
     return 0

@@ -93,10 +93,15 @@ def play_match(game: str, first: Contestant, second: Contestant, seed: int, game
         playing &= ~terminated
         if not playing.any():
             break
-    right_score = np.where(total > 0, 1.0, np.where(total < 0, 0.0, 0.5))
+    right_score = game_score(total)
     scores = np.where(first_on_right, right_score, 1.0 - right_score)
     return MatchRecord(first.name, second.name, first.fingerprint, second.fingerprint, seed,
                        tuple(float(score) for score in scores))
+
+
+def game_score(returns: np.ndarray | float) -> np.ndarray:
+    """A player's score in each game from its total reward there: 1 won, 0.5 drawn (0), 0 lost."""
+    return np.where(np.asarray(returns) > 0, 1.0, np.where(np.asarray(returns) < 0, 0.0, 0.5))
 
 
 def contestants(options: LeagueOptions, say: Callable[[str], None]) -> list[Contestant]:
@@ -199,9 +204,8 @@ def record_human_games(runs_dir: Path, env_id: str, agent: str, run_dir: Path | 
     else:
         name, identity = agent, agent
     path = league_path(runs_dir, game)
-    for seed, agent_return in zip(seeds, agent_returns):
-        score = 1.0 if agent_return > 0 else 0.0 if agent_return < 0 else 0.5
-        record_match(path, MatchRecord(name, person, identity, "", seed, (score,), kind="human"))
+    for seed, score in zip(seeds, game_score(agent_returns)):
+        record_match(path, MatchRecord(name, person, identity, "", seed, (float(score),), kind="human"))
     return path
 
 
@@ -217,7 +221,6 @@ def find_contestant(players: list[Contestant], wanted: str) -> Contestant:
     names = ", ".join(player.name for player in players)
     raise PlaygroundError(f"--watch {wanted!r:.200}: no such player. The players are: {names[:2000]}. Name one, or "
                           "give a run folder.")
-
 
 
 def league_game(env: str) -> str:

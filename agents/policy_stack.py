@@ -22,7 +22,7 @@ def actor_layers(policy: object) -> list[nn.Module] | None:
     if not isinstance(policy.pi_features_extractor, FlattenExtractor) or len(policy.observation_space.shape) != 1:
         return None
     layers = [*policy.mlp_extractor.policy_net, policy.action_net]
-    if not all(isinstance(layer, nn.Linear) or not any(True for _ in layer.parameters()) for layer in layers):
+    if not all(isinstance(layer, nn.Linear) or next(layer.parameters(), None) is None for layer in layers):
         return None
     return layers
 

@@ -106,10 +106,11 @@ class OpponentPool:
         self.generator = torch.Generator().manual_seed(seed)
         self._stack: tuple[np.ndarray, StackedActors | None] | None = None  # by snapshot steps, rebuilt on change
 
-    def add(self, step: int, policy: BasePolicy, normalizer: ObservationNormalizer | None = None) -> None:
-        """Freeze `policy` (a copy of it is taken) as the snapshot of `step`; the oldest beyond the window leave
-        the pool once their games are over."""
-        self.snapshots[step] = PolicyPlayer(frozen_copy(policy), self.obs_mode, self.num_games, normalizer,
+    def add(self, step: int, policy: BasePolicy, normalizer: ObservationNormalizer | None = None,
+            state: dict[str, torch.Tensor] | None = None) -> None:
+        """Freeze a copy of `policy` (with the weights `state`, default its own) as the snapshot of `step`; the
+        oldest beyond the window leave the pool once their games are over."""
+        self.snapshots[step] = PolicyPlayer(frozen_copy(policy, state), self.obs_mode, self.num_games, normalizer,
                                             deterministic=False)
         self._forget_old()
 
@@ -195,7 +196,7 @@ class SelfPlayCallback(BaseCallback):
         for step, path in saved_snapshots(self.folder)[-self.pool.settings.window:]:
             state = load_state(path, "self-play snapshot")
             try:
-                self.pool.add(step, frozen_copy(self.model.policy, state), self._normalizer())
+                self.pool.add(step, self.model.policy, self._normalizer(), state)
             except (RuntimeError, KeyError):
                 raise PlaygroundError(f"{path} does not fit this run's policy: remove the {SNAPSHOT_DIR} folder "
                                       "to start the pool afresh.") from None

@@ -30,7 +30,7 @@ from envs.factory import make_vector_env, normalized
 from envs.guard import EnvFault, GuardedVecEnv
 
 EVAL_SEED_OFFSET = 10_000  # the periodic evaluations play envs seeded seed + 10,000
-CONFIRM_SEED_OFFSET = 30_000  # the confirmation of a solved evaluation: seed + 30,000 (play.py shows seed + 20,000)
+CONFIRM_SEED_OFFSET = 30_000  # the confirmation of a solved evaluation: seed + 30,000 (play.py's own: 20,000, 30,000)
 CONFIRM_EPISODES = 100  # Gymnasium's definition of solved: the mean return over 100 consecutive episodes
 
 
