@@ -22,13 +22,11 @@ from core.cli import ArgumentParser, run_command
 from core.device import DEVICE_CHOICES
 from core.errors import PlaygroundError
 from core.openmp import quiet_openmp_threads
+from core.seeding import REPORTED_SEED_OFFSET, SEED_LIMIT, SHOWN_SEED_OFFSET
 from experiments import COMMANDS
 from viewer.opponents import VERSUS_CHOICES
 
 RENDER_CHOICES = ("auto", "human", "video", "none")
-# The seeds of the episodes played after training (training evaluates on seed + 10,000 and confirms on seed + 30,000):
-EVALUATED_SEED_OFFSET = 20_000  # --render none: seed + 20,000
-SHOWN_SEED_OFFSET = 30_000  # a window, a video, games against a person: seed + 30,000
 quiet_openmp_threads()  # before torch loads
 
 
@@ -184,8 +182,8 @@ def check_showing(args: argparse.Namespace) -> None:
     """Refuse episode, seed and recording values (play.py and play.py watch share them)."""
     if args.episodes < 1:
         raise PlaygroundError(f"--episodes {args.episodes}: must be at least 1.")
-    if not 0 <= args.seed < 2**32 - SHOWN_SEED_OFFSET or args.episodes > 100_000:
-        raise PlaygroundError("--seed takes 0 to 4,294,930,000 and --episodes at most 100,000.")
+    if not 0 <= args.seed <= SEED_LIMIT or args.episodes > 100_000:
+        raise PlaygroundError(f"--seed takes 0 to {SEED_LIMIT:,} and --episodes at most 100,000.")
     if args.record is not None and args.record.suffix.lower() not in (".mp4", ".gif"):
         raise PlaygroundError(f"--record {args.record}: use a file name ending in .mp4 or .gif.")
     if args.record is not None and (args.record.exists() or args.record.is_symlink()):
@@ -341,7 +339,7 @@ def _play(prepared: Any, render: str, args: argparse.Namespace) -> tuple[list[fl
     if render == "none":
         from agents.evaluation import evaluate
 
-        return evaluate(prepared.controller, prepared.env_id, args.episodes, args.seed + EVALUATED_SEED_OFFSET,
+        return evaluate(prepared.controller, prepared.env_id, args.episodes, args.seed + REPORTED_SEED_OFFSET,
                         prepared.normalizer), None
     from viewer.session import ShowOptions, show
 

@@ -25,12 +25,10 @@ from agents.registry import AgentSpec
 from agents.self_play import SelfPlayCallback, self_play_pool
 from agents.training_state import PeriodicCheckpoint, restore_checkpoint, save_checkpoint
 from core.errors import PlaygroundError
-from core.seeding import seed_everything
+from core.seeding import CONFIRMATION_SEED_OFFSET, EVALUATION_SEED_OFFSET, seed_everything
 from envs.factory import make_vector_env, normalized
 from envs.guard import EnvFault, GuardedVecEnv
 
-EVAL_SEED_OFFSET = 10_000  # the periodic evaluations play envs seeded seed + 10,000
-CONFIRM_SEED_OFFSET = 30_000  # the confirmation of a solved evaluation: seed + 30,000 (play.py's own: 20,000, 30,000)
 CONFIRM_EPISODES = 100  # Gymnasium's definition of solved: the mean return over 100 consecutive episodes
 
 
@@ -60,7 +58,7 @@ def build_training(spec: AgentSpec, env_id: str, hyperparams: dict[str, Any], se
     training_envs = make_vector_env(env_id, hyperparams["n_envs"], seed, training=True, opponent=pool)
     guarded = GuardedVecEnv(training_envs, env_id, env_timeout)
     env = normalized(guarded, norm, gamma, training=True)
-    evaluation_envs = make_vector_env(env_id, hyperparams["eval_episodes"], seed + EVAL_SEED_OFFSET)
+    evaluation_envs = make_vector_env(env_id, hyperparams["eval_episodes"], seed + EVALUATION_SEED_OFFSET)
     eval_env = normalized(GuardedVecEnv(evaluation_envs, env_id, env_timeout), norm, gamma, training=False)
     model = build_model(spec, hyperparams, env, seed, device, tensorboard_log=tensorboard_log)
     if isinstance(model.get_env(), VecTransposeImage):  # SB3 moved image channels first: evaluate the same way
@@ -181,7 +179,7 @@ def _confirmation(env_id: str, seed: int) -> Callable[[BaseAlgorithm, VecEnv], f
     """The mean return of a policy on CONFIRM_EPISODES fresh episodes, seeded apart from every other evaluation."""
     def confirm(model: BaseAlgorithm, env: VecEnv) -> float:
         normalizer = ObservationNormalizer.from_vec_env(env)
-        return float(np.mean(evaluate(model, env_id, CONFIRM_EPISODES, seed + CONFIRM_SEED_OFFSET, normalizer)))
+        return float(np.mean(evaluate(model, env_id, CONFIRM_EPISODES, seed + CONFIRMATION_SEED_OFFSET, normalizer)))
 
     return confirm
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from core import seeding
 from core.device import resolve_device
 from core.errors import PlaygroundError
 from core.files import atomic_path, ensure_writable_dir, read_json, write_json
@@ -75,6 +76,14 @@ def test_runs_folder_under_a_file_is_refused(tmp_path):
     blocker.write_text("x")
     with pytest.raises(PlaygroundError, match="not writable"):
         ensure_writable_dir(Path(blocker) / "runs")
+
+
+def test_each_set_of_episodes_plays_its_own_seeds():
+    """Evaluations, confirmations, the reported and the shown episodes never share a seed (up to 10,000 each)."""
+    offsets = sorted([seeding.EVALUATION_SEED_OFFSET, seeding.REPORTED_SEED_OFFSET, seeding.SHOWN_SEED_OFFSET,
+                      seeding.CONFIRMATION_SEED_OFFSET])
+    assert all(later - earlier >= 10_000 for earlier, later in zip([0, *offsets], offsets))
+    assert seeding.SEED_LIMIT + offsets[-1] + 10_000 < 2**32
 
 
 def test_device_choice():
