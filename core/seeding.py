@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 
 # A run's seed S seeds its training. Every set of episodes played for it starts at its own offset from S (episode i
-# of a set plays seed S + offset + i), far enough apart that no episode which chose or confirmed a policy is one
-# that reports it or is shown.
+# of a set plays seed S + offset + i), 10,000 apart: up to 10,000 episodes a set, no episode which chose or
+# confirmed a policy is one that reports it or is shown.
 EVALUATION_SEED_OFFSET = 10_000  # training's periodic evaluations
 REPORTED_SEED_OFFSET = 20_000  # play.py --render none: the evaluation its summary reports
 SHOWN_SEED_OFFSET = 30_000  # a window, a video, games against a person
