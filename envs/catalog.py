@@ -48,8 +48,8 @@ CATALOG: Registry[CatalogEntry] = Registry("environment")
 for _entry in (
     CatalogEntry("CartPole", "CartPole-v1", action_labels=("left", "right")),
     CatalogEntry("Acrobot", "Acrobot-v1", action_labels=("torque -1", "none", "torque +1")),
-    # ppo, not dqn: Zoo's ppo settings confirmed Zoo's ppo score (-110.4) on 8 of the tuning seeds 0-9, in a median of
-    # about 55 s; dqn's preset reached Zoo's dqn score (-100.8) on none of the report seeds 100-104 (README).
+    # ppo, not dqn: Zoo's ppo settings confirmed Zoo's ppo score (-110.4) on 8 of the tuning seeds 0-9 in about a
+    # minute each; dqn's preset reached Zoo's dqn score (-100.8) on none of the report seeds 100-104 (README).
     CatalogEntry("MountainCar", "MountainCar-v0", action_labels=("left", "none", "right")),
     CatalogEntry("MountainCarContinuous", "MountainCarContinuous-v0", agent="sac"),
     CatalogEntry("Pendulum", "Pendulum-v1", agent="sac"),
