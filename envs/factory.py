@@ -13,7 +13,7 @@ from envs.atari_vector import can_batch_atari, make_atari_vector_env
 from envs.games import batched_game_ids
 from envs.games.batch import Player
 from envs.make import make_env
-from envs.vector import GymnasiumVecEnv, SameStepCartPoleVectorEnv
+from envs.vector import BATCHED_CLASSIC, GymnasiumVecEnv
 
 
 def make_vector_env(env_id: str, n_envs: int, seed: int, env_kwargs: dict[str, Any] | None = None,
@@ -23,14 +23,14 @@ def make_vector_env(env_id: str, n_envs: int, seed: int, env_kwargs: dict[str, A
     `training=True` adds the training-only wrappers of Atari games (life loss ends an episode, clipped
     rewards); evaluation envs leave it False so that they score whole games.
 
-    CartPole-v1 runs on Gymnasium's NumPy-batched CartPole and our games on their batched engines
+    CartPole-v1 and MountainCar-v0 run NumPy-batched (envs/vector.py) and our games on their batched engines
     (envs/games/batch.py), one call per step for all copies; every other env runs as a DummyVecEnv of
     Monitor-wrapped Gymnasium envs. Two-player games take `opponent`, the batched player of their other side
     (self-play's pool); without it they play their scripted opponent.
     """
     env_kwargs = env_kwargs or {}
-    if env_id == "CartPole-v1" and not env_kwargs:
-        vec_env: VecEnv = VecMonitor(GymnasiumVecEnv(SameStepCartPoleVectorEnv(num_envs=n_envs)))
+    if env_id in BATCHED_CLASSIC and not env_kwargs:
+        vec_env: VecEnv = VecMonitor(GymnasiumVecEnv(BATCHED_CLASSIC[env_id](num_envs=n_envs)))
     elif env_id in batched_game_ids() and not env_kwargs:
         extra = {"opponent": opponent} if opponent is not None else {}
         games = gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="vector_entry_point", **extra)

@@ -2,7 +2,8 @@
 
 stable-baselines3 steps a list of single envs (DummyVecEnv); Gymnasium ships envs that step a
 whole batch with NumPy in one call (CartPole's vector env is ~20x faster per step than a list of
-CartPoles). `GymnasiumVecEnv` lets SB3 algorithms train on those batched envs directly.
+CartPoles). MountainCar gets the same here, with Gymnasium's physics. `GymnasiumVecEnv` lets SB3
+algorithms train on those batched envs directly.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium import spaces
 from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
-from gymnasium.vector import AutoresetMode
+from gymnasium.envs.classic_control.mountain_car import MountainCarEnv
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
 
 
@@ -38,6 +42,70 @@ class SameStepCartPoleVectorEnv(CartPoleVectorEnv):
             obs = self.state.T.astype(np.float32)
         self.prev_done = np.zeros(self.num_envs, dtype=np.bool_)
         return obs, reward, terminated, truncated, info
+
+
+class SameStepMountainCarVectorEnv(VectorEnv):
+    """MountainCar-v0 stepped for a whole batch in NumPy, finished episodes reset in the same step.
+
+    The physics, start states, rewards (-1 a step) and time limit are those of Gymnasium's MountainCarEnv and
+    MountainCar-v0's registration (tests/test_vector_env.py steps both side by side). Finished envs report their
+    last observation in `info["final_obs"]`, as Gymnasium's SAME_STEP autoreset mode does.
+    """
+
+    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}
+
+    def __init__(self, num_envs: int = 1, max_episode_steps: int | None = None) -> None:
+        single = MountainCarEnv()
+        self.num_envs = num_envs
+        self.max_episode_steps = max_episode_steps or gym.spec("MountainCar-v0").max_episode_steps
+        self.min_position, self.max_position = single.min_position, single.max_position
+        self.max_speed, self.goal_position, self.goal_velocity = single.max_speed, single.goal_position, 0.0
+        self.force, self.gravity = single.force, single.gravity
+        self.single_observation_space = single.observation_space
+        self.single_action_space = spaces.Discrete(3)
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self.position = np.zeros(num_envs)
+        self.velocity = np.zeros(num_envs)
+        self.steps = np.zeros(num_envs, dtype=np.int32)
+
+    def _start(self, which: np.ndarray) -> None:
+        """Put the envs of the boolean mask `which` at Gymnasium's start states (position in [-0.6, -0.4], at rest)."""
+        self.position[which] = self.np_random.uniform(low=-0.6, high=-0.4, size=int(which.sum()))
+        self.velocity[which] = 0.0
+        self.steps[which] = 0
+
+    def _observation(self) -> np.ndarray:
+        return np.stack([self.position, self.velocity], axis=1).astype(np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self._start(np.ones(self.num_envs, dtype=np.bool_))
+        return self._observation(), {}
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
+        velocity = self.velocity + (np.asarray(action) - 1) * self.force + np.cos(3 * self.position) * -self.gravity
+        velocity = np.clip(velocity, -self.max_speed, self.max_speed)
+        position = np.clip(self.position + velocity, self.min_position, self.max_position)
+        velocity[(position == self.min_position) & (velocity < 0)] = 0.0
+        self.position, self.velocity = position, velocity
+        self.steps += 1
+        terminated = (position >= self.goal_position) & (velocity >= self.goal_velocity)
+        truncated = self.steps >= self.max_episode_steps
+        reward = np.full(self.num_envs, -1.0, dtype=np.float32)
+        done = terminated | truncated
+        info: dict[str, Any] = {}
+        if done.any():
+            info = {"final_obs": self._observation(), "_final_obs": done}
+            self._start(done)
+        return self._observation(), reward, terminated, truncated, info
+
+
+BATCHED_CLASSIC: dict[str, type[VectorEnv]] = {
+    "CartPole-v1": SameStepCartPoleVectorEnv,
+    "MountainCar-v0": SameStepMountainCarVectorEnv,
+}
+"""Classic-control ids whose training and evaluation envs step as one NumPy batch (envs/factory.py)."""
 
 
 class GymnasiumVecEnv(VecEnv):
