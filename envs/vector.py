@@ -59,7 +59,8 @@ class SameStepMountainCarVectorEnv(VectorEnv):
         self.num_envs = num_envs
         self.max_episode_steps = max_episode_steps or gym.spec("MountainCar-v0").max_episode_steps
         self.min_position, self.max_position = single.min_position, single.max_position
-        self.max_speed, self.goal_position, self.goal_velocity = single.max_speed, single.goal_position, 0.0
+        self.max_speed, self.goal_position = single.max_speed, single.goal_position
+        self.goal_velocity = single.goal_velocity
         self.force, self.gravity = single.force, single.gravity
         self.single_observation_space = single.observation_space
         self.single_action_space = spaces.Discrete(3)

@@ -58,7 +58,7 @@ def test_same_seed_same_trajectory():
 
 
 def test_physics_match_gymnasium_mountain_car():
-    """Side by side with Gymnasium's MountainCar-v0 from the same start: every step, the flag and the time limit."""
+    """Side by side with Gymnasium's MountainCar-v0 from the same start: every step, the reward and the flag."""
     vec_env = GymnasiumVecEnv(SameStepMountainCarVectorEnv(num_envs=1))
     vec_env.seed(5)
     observation = vec_env.reset()
@@ -110,7 +110,7 @@ def test_mountain_car_is_truncated_at_gymnasiums_limit_and_restarts():
         assert -0.6 <= observation[index, 0] <= -0.4 and observation[index, 1] == 0  # a fresh start state
 
 
-def test_mountain_car_trains_on_the_batched_env():
+def test_factory_serves_mountain_car_batched_and_seeded():
     vec_env = make_vector_env("MountainCar-v0", 4, seed=1)
     assert isinstance(vec_env.venv, GymnasiumVecEnv)
     first = vec_env.reset()
