@@ -28,6 +28,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import types
 from pathlib import Path
@@ -38,7 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_cli import machine  # noqa: E402
+from bench_cli import machine, wait_for_background  # noqa: E402
 
 GAMES = {"Snake": ("snake", "SnakeEnv", 1000), "Pong": ("pong", "PongEnv", 2000),
          "Bricks": ("bricks", "BricksEnv", 2000)}  # name: (module, single-game class, step limit)
@@ -128,14 +129,16 @@ def engine(args: argparse.Namespace) -> None:
 
 
 def train_once(checkout: Path, game: str, seed: int, extra: list[str], agent: str = "ppo") -> dict[str, Any]:
-    """One real command in `checkout`; its JSON summary plus the wall time."""
-    command = [sys.executable, "play.py", "--agent", agent, "--env", game, "--render", "none", "--retrain",
-               "--json", "--no-progress", "--no-clips", "--episodes", "50", "--seed", str(seed),
-               "--runs-dir", str(checkout / "runs-bench"), *extra]
+    """One real command in `checkout`, its run folder in a scratch folder; its JSON summary plus the wall time."""
     env = {**os.environ, "PYTHONPATH": str(checkout)}
-    start = time.perf_counter()
-    completed = subprocess.run(command, cwd=checkout, env=env, capture_output=True, text=True, timeout=3600)
-    wall = time.perf_counter() - start
+    with tempfile.TemporaryDirectory(prefix="bench-games-") as runs_dir:
+        command = [sys.executable, "play.py", "--agent", agent, "--env", game, "--render", "none", "--retrain",
+                   "--json", "--no-progress", "--no-clips", "--episodes", "50", "--seed", str(seed),
+                   "--runs-dir", runs_dir, *extra]
+        start = time.perf_counter()
+        completed = subprocess.run(command, cwd=checkout, env=env, capture_output=True, text=True, timeout=3600)
+        wall = time.perf_counter() - start
+        wait_for_background(runs_dir)  # the detached episode writer, before its folder goes
     try:
         summary = json.loads(completed.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):
