@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import operator
 import warnings
 import zipfile
 from pathlib import Path
@@ -27,6 +26,7 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from agents.limits import estimated_parameters
 from agents.normalization import ObservationNormalizer
+from agents.overheads import skip_argument_checks, skip_per_call_overheads, with_fused_adam
 from agents.presets import RUN_KEYS, SCHEDULABLE
 from agents.registry import AgentSpec
 from agents.run_record import MODEL_FILE, RunRecord
@@ -34,7 +34,6 @@ from core.checkpoint import load_state, save_state
 from core.errors import PlaygroundError
 from core.files import read_json, write_json
 from core.nets import ACTIVATIONS
-from core.optimizers import make_eager
 from core.spaces import is_image_space
 from envs.factory import make_vector_env
 
@@ -148,9 +147,9 @@ def build_model(
     Raises:
         PlaygroundError: When SB3 refuses the combination of settings.
     """
-    # SB3 builds its action distributions from the policy's own outputs, which are valid by construction:
-    # torch's check of their arguments on every step costs about 9% of PPO's training time on CartPole.
-    torch.distributions.Distribution.set_default_validate_args(False)
+    skip_argument_checks()
+    kwargs = algorithm_kwargs(hyperparams, env)
+    kwargs["policy_kwargs"] = with_fused_adam(kwargs.get("policy_kwargs", {}), device)
     algorithm_class = spec.algorithm_class()
     try:
         model = algorithm_class(
@@ -160,14 +159,11 @@ def build_model(
             device=device,
             tensorboard_log=tensorboard_log,
             verbose=0,
-            **algorithm_kwargs(hyperparams, env),
+            **kwargs,
         )
     except (ValueError, TypeError, AssertionError) as error:
         raise PlaygroundError(f"{spec.name} cannot be built with these settings: {error}") from None
-    for name in model._get_torch_save_params()[0]:  # every optimizer SB3 saves: policy, actor, critic, ent_coef
-        optimizer = operator.attrgetter(name)(model)
-        if isinstance(optimizer, torch.optim.Optimizer):
-            make_eager(optimizer)
+    skip_per_call_overheads(model)
     return model
 
 

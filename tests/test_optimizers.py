@@ -34,6 +34,7 @@ def _trajectory(optimizer_class: type[torch.optim.Optimizer], **kwargs: float) -
 
 @pytest.mark.parametrize(("optimizer_class", "kwargs"), [
     (torch.optim.Adam, {"lr": 0.01}),
+    (torch.optim.Adam, {"lr": 0.01, "fused": True}),  # what agents.overheads gives the policies
     (torch.optim.AdamW, {"lr": 0.01, "weight_decay": 0.1}),
     (torch.optim.RMSprop, {"lr": 0.01, "alpha": 0.99, "eps": 1e-5}),
 ])
