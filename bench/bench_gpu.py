@@ -189,6 +189,7 @@ def textgen(args: argparse.Namespace, out: Path) -> None:
     record["marks"] = [[float(m), int(s), float(v)] for m, s, v in
                        re.findall(r"^\s*([\d.]+)\s+(\d+)\s+([\d.]+)\s*$", text, re.MULTILINE)]
     record["final_val"] = float(re.search(r"whole held-out 10%: ([\d.]+)", text).group(1))
+    record["best_val"] = float(re.search(r"best periodic val: ([\d.]+)", text).group(1))
     record["steps"], record["chars_per_s"] = (int(re.search(r"steps: (\d+)", text).group(1)),
                                               int(re.search(r"throughput: ([\d,]+)", text).group(1).replace(",", "")))
     emit(out, record)

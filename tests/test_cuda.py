@@ -284,6 +284,7 @@ BUDGET = 8192  # the largest rollout the ppo search space can sample on MinAtar:
 def test_tune_trial_trains_on_its_gpu(tmp_path):
     if DEVICE != "cuda":
         pytest.skip("a Ray trial with --gpus-per-trial 1 needs a real GPU (PLAYGROUND_TEST_DEVICE=cpu skips it)")
+    pytest.importorskip("ray", reason="Ray Tune is not installed: pip install -e '.[scale]'")
     torch.zeros(1, device="cuda")  # this process holds a context: a check that nvidia-smi can see our processes
     seen: set[int] = set()
     done = threading.Event()

@@ -8,7 +8,8 @@ network, built-in or plugged in, since it only needs the score as a function of 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -33,12 +34,23 @@ def gradient_saliency(score: Callable[[torch.Tensor], torch.Tensor], observation
         A `(H, W)` float32 array in [0, 1] (all zeros when the score does not depend on the input).
     """
     inputs = observation.detach().float().clone().requires_grad_(True)
-    with torch.enable_grad():
+    with torch.enable_grad(), _without_cudnn():
         (gradient,) = torch.autograd.grad(score(inputs).sum(), inputs, allow_unused=True)
     if gradient is None:  # the score ignores the input altogether
         gradient = torch.zeros_like(inputs)
     gradient = gradient[0] if channels_first else gradient[0].permute(2, 0, 1)
     return saliency_map(gradient, smooth)
+
+
+@contextmanager
+def _without_cudnn() -> Iterator[None]:
+    """cuDNN off for one gradient: its LSTM backward refuses a network in eval mode (the policy acts in it)."""
+    enabled = torch.backends.cudnn.enabled
+    torch.backends.cudnn.enabled = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.enabled = enabled
 
 
 def saliency_map(gradient: torch.Tensor, smooth: int = 0) -> np.ndarray:
