@@ -3,7 +3,9 @@
 No-op starts (up to 30), frame skip 4 with max-pooling, 84x84 grayscale, a frame stack of 4 (the
 observation is `(4, 84, 84)` uint8, channels first), FIRE at reset where the game needs it. Losing a life
 ends the episode and rewards are clipped to their sign only while training (`training=True`); evaluation
-and the viewer see whole games and real scores. The wrappers are stable-baselines3's `AtariWrapper`, the
+and the viewer see whole games and real scores, and FIRE is pressed once after a lost life where the game
+needs it (as RL Zoo's evaluation does through SB3's life-loss reset), so that an agent that never presses FIRE
+cannot freeze a game until its 108,000-frame limit. The wrappers are stable-baselines3's `AtariWrapper`, the
 same as its `make_atari_env`. ale-py ships the game ROMs.
 """
 
@@ -21,6 +23,7 @@ from core.errors import PlaygroundError
 PREFIX = "ALE/"
 FRAME_STACK = 4
 SCREEN_SIZE = 84
+FIRE = 1  # FIRE's place in the action set of the games that need it (SB3's `FireResetEnv` test)
 INSTALL_HINT = "pip install ale-py opencv-python-headless (or pip install -e '.[atari]')"
 
 
@@ -66,6 +69,8 @@ class AtariPreprocessing(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
         gym.utils.RecordConstructorArgs.__init__(self, training=training)
         chain = AtariWrapper(env, screen_size=SCREEN_SIZE, terminal_on_life_loss=training, clip_reward=training)
+        if not training:
+            chain = FireAfterLifeLoss(chain)
         chain = gym.wrappers.ReshapeObservation(chain, (SCREEN_SIZE, SCREEN_SIZE))
         super().__init__(gym.wrappers.FrameStackObservation(chain, FRAME_STACK))
         self.training = training
@@ -80,3 +85,36 @@ class AtariPreprocessing(gym.Wrapper, gym.utils.RecordConstructorArgs):
         spec.additional_wrappers = (*base.additional_wrappers, WrapperSpec(
             type(self).__name__, f"{__name__}:{type(self).__name__}", {"training": self.training}))
         return spec
+
+
+class FireAfterLifeLoss(gym.Wrapper):
+    """Whole games only: after a lost life, press FIRE for one step in games that need it to go on.
+
+    In training, SB3's `EpisodicLifeEnv` ends the episode at a lost life and `FireResetEnv` presses FIRE as the
+    next one starts; a whole game has no such reset, so this does the same inside `step`, adding the FIRE step's
+    reward. Games whose second action is not FIRE pass through unchanged.
+
+    Args:
+        env: The AtariWrapper chain (frames skipped, so one step here is one agent step).
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        meanings = env.unwrapped.get_action_meanings()
+        self.active = len(meanings) >= 3 and meanings[FIRE] == "FIRE"
+        self.lives = 0
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        observation, info = self.env.reset(**kwargs)
+        self.lives = info.get("lives", 0)
+        return observation, info
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        lives = info.get("lives", 0)
+        if self.active and 0 < lives < self.lives and not (terminated or truncated):
+            observation, extra, terminated, truncated, info = self.env.step(FIRE)
+            reward += extra
+            lives = info.get("lives", 0)
+        self.lives = lives
+        return observation, reward, terminated, truncated, info

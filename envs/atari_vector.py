@@ -14,8 +14,10 @@ at each lost life and rewards clipped to -1, 0, +1.
 
 What differs from the single-env chain, all within the DQN papers' preprocessing: the C++ reset presses FIRE
 for one frame (SB3: FIRE, then action 2, four frames each) and takes 0-29 no-op frames (SB3: 1-30); it max-pools
-grayscale frames (SB3: colour frames, then grayscale); after a lost life the game goes on under the agent's
-control, where SB3's `EpisodicLifeEnv` takes one no-op step and `FireResetEnv` presses FIRE for it.
+grayscale frames (SB3: colour frames, then grayscale); after a lost life in training the game goes on under
+the agent's control, where SB3's `EpisodicLifeEnv` takes one no-op step and `FireResetEnv` presses FIRE for it.
+Whole games (evaluation, the viewer) press FIRE once after a lost life in games that need it, as the single-env
+chain does there (envs/atari.py, `FireAfterLifeLoss`): the agent's action for that one step is replaced.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecMonitor
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
-from envs.atari import FRAME_STACK, SCREEN_SIZE, is_atari, register_atari
+from envs.atari import FIRE, FRAME_STACK, SCREEN_SIZE, is_atari, register_atari
 from envs.vector import GymnasiumVecEnv
 
 FRAME_SKIP = 4
@@ -58,7 +60,7 @@ def make_atari_vector_env(env_id: str, n_envs: int, training: bool = False) -> V
         n_envs: How many games.
         training: Also end episodes at a lost life and clip rewards to their sign (statistics stay whole games).
     """
-    vec_env: VecEnv = VecMonitor(AtariVecEnv(env_id, n_envs))
+    vec_env: VecEnv = VecMonitor(AtariVecEnv(env_id, n_envs, fire_after_life_loss=not training))
     return LifeLossAndClipping(vec_env) if training else vec_env
 
 
@@ -82,9 +84,12 @@ class AtariVecEnv(GymnasiumVecEnv):
         env_id: An `ALE/<Game>-v5` id (see `can_batch_atari`).
         n_envs: How many games.
         num_threads: Emulator threads; default one per core present, at most one per game.
+        fire_after_life_loss: Press FIRE for a game on the step after it lost a life (whole games only: a
+            training agent must not have its action replaced), in games whose second action is FIRE.
     """
 
-    def __init__(self, env_id: str, n_envs: int, num_threads: int | None = None) -> None:
+    def __init__(self, env_id: str, n_envs: int, num_threads: int | None = None,
+                 fire_after_life_loss: bool = False) -> None:
         from ale_py.vector_env import AtariVectorEnv
 
         register_atari()
@@ -102,6 +107,8 @@ class AtariVecEnv(GymnasiumVecEnv):
         self.observation_space = gym.spaces.Box(0, 255, (FRAME_STACK, SCREEN_SIZE, SCREEN_SIZE), np.uint8)
         self.stacks = np.zeros((n_envs, *self.observation_space.shape), dtype=np.uint8)
         self.lives = np.zeros(n_envs, dtype=np.int32)
+        self.fire_after_life_loss = fire_after_life_loss and needs_fire(games.ale.get_action_set())
+        self.fire_next = np.zeros(n_envs, dtype=bool)
 
     def reset(self) -> VecEnvObs:
         seeds = None if self._seeds[0] is None else np.asarray(self._seeds, dtype=np.int64)
@@ -109,11 +116,13 @@ class AtariVecEnv(GymnasiumVecEnv):
         self._reset_seeds()
         self.stacks[:] = frames  # (n, 1, 84, 84) fills all four places with the first frame
         self.lives = info["lives"].copy()
+        self.fire_next[:] = False
         self.reset_infos = self._infos(info, np.zeros(self.num_envs, dtype=bool))
         return self.stacks.copy()
 
     def step_async(self, actions: np.ndarray) -> None:
-        self._actions = np.asarray(actions, dtype=np.int64).reshape(self.num_envs)
+        self._actions = np.asarray(actions, dtype=np.int64).reshape(self.num_envs).copy()
+        self._actions[self.fire_next] = FIRE
 
     def step_wait(self) -> VecEnvStepReturn:
         frames, rewards, terminated, truncated, info = self.vector_env.step(self._actions)
@@ -126,6 +135,8 @@ class AtariVecEnv(GymnasiumVecEnv):
             last[-1] = info["final_obs"][index, 0]  # the game's last frame; `frames` holds the next game's first
             infos[index]["terminal_observation"] = last
             self.stacks[index] = frames[index]
+        if self.fire_after_life_loss:
+            self.fire_next = (info["lives"] > 0) & (info["lives"] < self.lives) & ~dones
         self.lives = info["lives"].copy()
         return self.stacks.copy(), rewards.astype(np.float32), dones, infos
 
@@ -139,6 +150,13 @@ class AtariVecEnv(GymnasiumVecEnv):
                  "TimeLimit.truncated": bool(limited)}
                 for lives, frame, episode_frame, limited in zip(
                     info["lives"], info["frame_number"], info["episode_frame_number"], time_limit)]
+
+
+def needs_fire(action_set: list[Any]) -> bool:
+    """Whether a game's minimal action set has FIRE second (SB3's `FireResetEnv` test for games that need it)."""
+    from ale_py import Action
+
+    return len(action_set) >= 3 and action_set[FIRE] == Action.FIRE
 
 
 class LifeLossAndClipping(VecEnvWrapper):

@@ -194,7 +194,7 @@ def test_time_limit_truncates_in_both_pipelines():
         spec = gym.spec("ALE/Breakout-v5")
         gym.register(SHORT_BREAKOUT, entry_point=spec.entry_point, vector_entry_point=spec.vector_entry_point,
                      kwargs={**spec.kwargs, "max_num_frames_per_episode": 400})
-    # NOOP only: the launched ball is lost once, then nothing happens until the time limit.
+    # NOOP only: the 400-frame limit comes before the fifth ball is lost.
     for record in (play(make_vector_env(SHORT_BREAKOUT, 2, 0), 120, action=0),
                    play(wrapper_chain(SHORT_BREAKOUT, 2, 0, training=False), 120, action=0)):
         ends = [info for *_, done, info in record if done]
@@ -231,3 +231,26 @@ def test_ppo_cnn_trains_on_the_batched_env():
     assert model.num_timesteps == 512
     assert not np.array_equal(weights.numpy(), next(model.policy.parameters()).detach().numpy())
     env.close()
+
+
+def test_an_agent_that_never_presses_fire_cannot_freeze_a_whole_game():
+    # Breakout waits for FIRE after each lost life. Whole games (evaluation, the viewer) press it once there, so a
+    # NOOP agent loses its five balls in about 120 steps in both pipelines instead of idling to the 27,000-step
+    # limit; a training env leaves the agent in control (its actions are never replaced).
+    for vec_env in (make_vector_env("ALE/Breakout-v5", 2, 0), wrapper_chain("ALE/Breakout-v5", 2, 0, False)):
+        games = [info for *_, done, info in play(vec_env, 400, action=0) if done]
+        assert games and not any(info["TimeLimit.truncated"] for info in games)  # the game ended: lives out
+        assert all(100 <= info["episode"]["l"] <= 200 for info in games)
+    training = play(make_vector_env("ALE/Breakout-v5", 2, 0, training=True), 400, action=0)
+    assert not any("episode" in info for *_, done, info in training if done)
+
+
+def test_games_that_do_not_need_fire_are_played_as_the_agent_says():
+    from envs.atari_vector import needs_fire
+
+    breakout, freeway = (AtariVecEnv(env_id, 1, fire_after_life_loss=True)
+                         for env_id in ("ALE/Breakout-v5", "ALE/Freeway-v5"))
+    assert breakout.fire_after_life_loss and not freeway.fire_after_life_loss  # Freeway: NOOP, UP, DOWN
+    assert not needs_fire(freeway.vector_env.ale.get_action_set())
+    for vec_env in (breakout, freeway):
+        vec_env.close()
