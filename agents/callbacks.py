@@ -113,23 +113,32 @@ class StopWhenSolved(BaseCallback):
     episodes, Gymnasium's 100 of them) before training stops; if the confirmation falls short, training
     goes on and later evaluations try again.
 
+    Where the target sits at the top of what an agent reaches (Acrobot's -73.5), a policy whose true mean is
+    the target passes a 100-episode confirmation half the time and fails the next 100 episodes half the time.
+    `margin` asks the confirmation's mean to clear the target by that many standard errors of the mean.
+
     Args:
         solved_at: The mean return that counts as solved.
-        confirm: Plays the current policy on fresh episodes and returns their mean return.
+        confirm: Plays the current policy on fresh episodes and returns their returns.
+        margin: Standard errors of the confirmation's mean by which it must clear `solved_at` (0: reach it).
     """
 
-    def __init__(self, solved_at: float, confirm: Callable[[BaseAlgorithm, VecEnv], float]) -> None:
+    def __init__(self, solved_at: float, confirm: Callable[[BaseAlgorithm, VecEnv], np.ndarray],
+                 margin: float = 0.0) -> None:
         super().__init__()
         self.solved_at = solved_at
         self.confirm = confirm
+        self.margin = margin
         self.solved = False
         self.confirmed_return: float | None = None  # the mean return of the latest confirmation
 
     def _on_step(self) -> bool:
         if self.parent.last_mean_reward < self.solved_at:
             return True
-        self.confirmed_return = self.confirm(self.model, self.training_env)
+        returns = np.asarray(self.confirm(self.model, self.training_env), dtype=np.float64)
+        self.confirmed_return = float(returns.mean())
+        standard_error = float(returns.std(ddof=1) / np.sqrt(returns.size)) if returns.size > 1 else 0.0
         self.logger.record("eval/confirmation_mean_reward", self.confirmed_return)
         self.logger.dump(self.num_timesteps)
-        self.solved = self.confirmed_return >= self.solved_at
+        self.solved = self.confirmed_return - self.margin * standard_error >= self.solved_at
         return not self.solved

@@ -22,7 +22,7 @@ from core.schema import is_finite_number
 # agent's algorithm has an entry, so a new stable-baselines3 argument cannot slip through unchecked.
 RANGES: dict[str, tuple[float, float]] = {
     "n_timesteps": (1, 10**10), "n_envs": (1, 1024), "eval_every": (1, 10**10), "eval_episodes": (1, 1000),
-    "noise_std": (0, 100), "solved_at": (-1e12, 1e12),
+    "noise_std": (0, 100), "solved_at": (-1e12, 1e12), "confirm_margin": (0, 10),
     "learning_rate": (0, 10), "clip_range": (0, 100), "clip_range_vf": (0, 1e6),
     "n_steps": (1, 10**6), "batch_size": (1, 2**18), "n_epochs": (1, 10**4),
     "gamma": (0, 1), "gae_lambda": (0, 1), "ent_coef": (0, 100), "vf_coef": (0, 1e6), "max_grad_norm": (0, 1e12),

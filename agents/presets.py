@@ -30,6 +30,7 @@ RUN_KEYS: dict[str, tuple[type, ...]] = {
     "noise_type": (str,),
     "noise_std": (float, int),
     "solved_at": (float, int),
+    "confirm_margin": (float, int),
     "perception": (str,),
     "perception_kwargs": (dict,),
     "opponent": (str,),

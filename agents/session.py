@@ -242,8 +242,10 @@ def start_training(spec: AgentSpec, env_id: str, spaces: tuple[gym.Space, gym.Sp
         on_cpu_by_choice = options.device == "auto" and device.type == "cpu"
         reason = " (small MLP policies train faster on the CPU)" if on_cpu_by_choice else ""
         threshold = record.solved_at
+        margin = hyperparams.get("confirm_margin") or 0
+        by = f" by {margin:g} standard error{'s' if margin != 1 else ''}" if margin else ""
         goal = (f"until an evaluation reaches a mean return of {threshold:g} and {CONFIRM_EPISODES} fresh episodes "
-                "confirm it") if threshold is not None else "for the budget"
+                f"confirm it{by}") if threshold is not None else "for the budget"
         say(f"Training {spec.name} on {env_id} on {describe_device(device)}{reason}, {goal}, "
             f"at most {hyperparams['n_timesteps']:,} steps. Run folder: {run_dir}")
         return _train_and_record(spec, record, run_dir, device, options, say, resume_state=None)

@@ -149,7 +149,8 @@ def train(
         restore_checkpoint(model, env, resume_state, run_dir)
 
     keeper = BestPolicy()
-    stopper = None if solved_at is None else StopWhenSolved(solved_at, _confirmation(env_id, seed))
+    stopper = None if solved_at is None else StopWhenSolved(solved_at, _confirmation(env_id, seed),
+                                                            hyperparams.get("confirm_margin") or 0.0)
     feed = (live or LiveOptions()).feed(run_dir, hyperparams["n_timesteps"], solved_at)
     evaluation, callbacks = _callbacks(spec, env_id, hyperparams, eval_env, keeper, stopper, feed, run_dir,
                                        checkpoint_every, progress)
@@ -175,11 +176,11 @@ def train(
     return _finish(model, env, evaluation.best_mean_reward, keeper, stopper, feed, run_dir, start)
 
 
-def _confirmation(env_id: str, seed: int) -> Callable[[BaseAlgorithm, VecEnv], float]:
-    """The mean return of a policy on CONFIRM_EPISODES fresh episodes, seeded apart from every other evaluation."""
-    def confirm(model: BaseAlgorithm, env: VecEnv) -> float:
+def _confirmation(env_id: str, seed: int) -> Callable[[BaseAlgorithm, VecEnv], np.ndarray]:
+    """The returns of a policy on CONFIRM_EPISODES fresh episodes, seeded apart from every other evaluation."""
+    def confirm(model: BaseAlgorithm, env: VecEnv) -> np.ndarray:
         normalizer = ObservationNormalizer.from_vec_env(env)
-        return float(np.mean(evaluate(model, env_id, CONFIRM_EPISODES, seed + CONFIRMATION_SEED_OFFSET, normalizer)))
+        return np.asarray(evaluate(model, env_id, CONFIRM_EPISODES, seed + CONFIRMATION_SEED_OFFSET, normalizer))
 
     return confirm
 

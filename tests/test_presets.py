@@ -62,3 +62,12 @@ def test_every_preset_file_validates_for_every_env_entry():
             if env_id != "default":
                 resolve_hyperparams(name, env_id, spec.algorithm_class(), [])
                 assert preset_for(name, env_id)["n_timesteps"] >= 1
+
+
+def test_the_confirmation_margin_is_a_run_key_in_a_range():
+    hyperparams = resolve_hyperparams("ppo", "CartPole-v1", PPO, ["confirm_margin=1.5"])
+    assert hyperparams["confirm_margin"] == 1.5
+    assert "confirm_margin" not in algorithm_kwargs(hyperparams, env=None)  # steers the run, not PPO
+    for bad in ("confirm_margin=-1", "confirm_margin=11", "confirm_margin=nan"):
+        with pytest.raises(PlaygroundError, match="confirm_margin"):
+            resolve_hyperparams("ppo", "CartPole-v1", PPO, [bad])
