@@ -524,7 +524,8 @@ def test_any_trainer_or_optimizer_state_resumes_or_is_refused(run_dir, data):
         for part in data.draw(st.sampled_from(RECORDS)):  # an earlier change may have replaced a record
             record = record.get(part) if isinstance(record, dict) else None
         if isinstance(record, dict):
-            key = data.draw(st.sampled_from(sorted(map(str, record))) | st.text(max_size=6))
+            new_keys = st.text(max_size=6)  # an earlier change may have left an empty mapping: no keys to pick
+            key = data.draw(st.sampled_from(sorted(map(str, record))) | new_keys if record else new_keys)
             record[key] = data.draw(STORED_VALUES)
     budget = TrainPreset(minutes=None, steps=1)
     try:
