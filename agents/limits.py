@@ -143,6 +143,26 @@ def check_net_arch(value: Any, where: str) -> None:
             _check_int(width, 1, MAX_LAYER_WIDTH, where)
 
 
+# The net_arch mappings each agent's SB3 policy reads (dqn's Q-network takes a list only).
+NET_ARCH_KEYS = {"dqn": frozenset(), "sac": frozenset({"pi", "qf"}), "td3": frozenset({"pi", "qf"})}
+ACTOR_CRITIC_KEYS = frozenset({"pi", "vf"})  # ppo, a2c, ppo-lstm: either may be left out (no layers)
+
+
+def check_net_arch_keys(agent: str, net_arch: Any, origin: str) -> None:
+    """Refuse a net_arch mapping the agent's policy cannot read (SB3 would fail with a KeyError)."""
+    if not isinstance(net_arch, dict):
+        return
+    keys = NET_ARCH_KEYS.get(agent, ACTOR_CRITIC_KEYS)
+    where = f"{origin} policy_kwargs.net_arch={net_arch!r}"
+    if not keys:
+        raise PlaygroundError(f"{where}: {agent} takes a list of layer widths, like [64, 64].")
+    needed = keys if agent in NET_ARCH_KEYS else frozenset()
+    if not set(net_arch) <= keys or not needed <= set(net_arch):
+        names = " and ".join(sorted(keys))
+        raise PlaygroundError(f"{where}: {agent} takes a list of layer widths or a mapping with the keys {names}, "
+                              f"like {{{', '.join(f'{key}: [64]' for key in sorted(keys))}}}.")
+
+
 def check_perception_kwargs(settings: Any, origin: str) -> None:
     """Settings of the perception network: plain numbers, switches and short names, sizes bounded."""
     if not isinstance(settings, dict):
@@ -255,6 +275,7 @@ def check_sizes(agent: str, hyperparams: dict[str, Any], observation_space: gym.
     Raises:
         PlaygroundError: With what is too large and which setting to lower.
     """
+    check_net_arch_keys(agent, (hyperparams.get("policy_kwargs") or {}).get("net_arch"), origin)
     parameters = estimated_parameters(agent, hyperparams, observation_space, action_space)
     if parameters > MAX_PARAMETERS:
         raise PlaygroundError(f"{origin}: the policy would have about {parameters:,} parameters, more than the "

@@ -122,7 +122,7 @@ def algorithm_kwargs(hyperparams: dict[str, Any], env: VecEnv) -> dict[str, Any]
     for key in SCHEDULABLE & kwargs.keys():
         kwargs[key] = schedule(kwargs[key])
     perception = perception_policy_kwargs(hyperparams)
-    policy = {**perception, **policy_kwargs(kwargs.get("policy_kwargs", {}))}
+    policy = {**perception, **policy_kwargs(kwargs.pop("policy_kwargs", None) or {})}  # null: SB3's defaults
     if perception:  # the features feed the action and value heads directly, as with SB3's own CnnPolicy
         policy.setdefault("net_arch", [])
     if policy:
@@ -149,7 +149,7 @@ def build_model(
     """
     skip_argument_checks()
     kwargs = algorithm_kwargs(hyperparams, env)
-    kwargs["policy_kwargs"] = with_fused_adam(kwargs.get("policy_kwargs", {}), device)
+    kwargs["policy_kwargs"] = with_fused_adam(kwargs.get("policy_kwargs") or {}, device)
     algorithm_class = spec.algorithm_class()
     try:
         model = algorithm_class(

@@ -210,7 +210,7 @@ def apply_overrides(preset: dict[str, Any], overrides: dict[str, Any]) -> dict[s
     merged = dict(preset)
     for key, value in overrides.items():
         if key.startswith("policy_kwargs."):
-            merged["policy_kwargs"] = {**merged.get("policy_kwargs", {}), key.split(".", 1)[1]: value}
+            merged["policy_kwargs"] = {**(merged.get("policy_kwargs") or {}), key.split(".", 1)[1]: value}
         else:
             merged[key] = value
     return merged

@@ -71,3 +71,40 @@ def test_the_confirmation_margin_is_a_run_key_in_a_range():
     for bad in ("confirm_margin=-1", "confirm_margin=11", "confirm_margin=nan"):
         with pytest.raises(PlaygroundError, match="confirm_margin"):
             resolve_hyperparams("ppo", "CartPole-v1", PPO, [bad])
+
+
+def test_null_policy_kwargs_mean_the_algorithm_s_defaults():
+    import torch
+
+    from agents.models import build_model
+    from agents.registry import AGENTS
+    from envs.factory import make_vector_env
+
+    hyperparams = resolve_hyperparams("ppo", "CartPole-v1", PPO, ["policy_kwargs=", "policy_kwargs.net_arch=[8]"])
+    assert hyperparams["policy_kwargs"] == {"net_arch": [8]}  # a dotted key after a null starts a new mapping
+    hyperparams = resolve_hyperparams("ppo", "CartPole-v1", PPO, ["policy_kwargs="])
+    assert hyperparams["policy_kwargs"] is None and "policy_kwargs" not in algorithm_kwargs(hyperparams, env=None)
+    env = make_vector_env("CartPole-v1", 2, 0, training=True)
+    model = build_model(AGENTS.get("ppo"), {**hyperparams, "n_steps": 32}, env, 0, torch.device("cpu"), None)
+    assert model.policy.net_arch == dict(pi=[64, 64], vf=[64, 64])  # SB3's own default
+    env.close()
+
+
+@pytest.mark.parametrize(("agent", "env_id", "arch", "accepted"), [
+    ("dqn", "CartPole-v1", "{pi: [8], vf: [8]}", False), ("dqn", "CartPole-v1", "[8]", True),
+    ("sac", "Pendulum-v1", "{pi: [8], vf: [8]}", False), ("sac", "Pendulum-v1", "{pi: [8]}", False),
+    ("sac", "Pendulum-v1", "{pi: [8], qf: [8]}", True), ("ppo", "CartPole-v1", "{pi: [8], qf: [8]}", False),
+    ("ppo", "CartPole-v1", "{pi: [8]}", True),
+])
+def test_a_net_arch_mapping_must_be_one_the_agent_s_policy_reads(agent, env_id, arch, accepted):
+    from agents.presets import check_run_sizes
+    from agents.registry import AGENTS
+    from envs.make import env_spaces
+
+    spec = AGENTS.get(agent)
+    hyperparams = resolve_hyperparams(agent, env_id, spec.algorithm_class(), [f"policy_kwargs.net_arch={arch}"])
+    if accepted:
+        check_run_sizes(spec, hyperparams, env_spaces(env_id), "--hp")
+    else:
+        with pytest.raises(PlaygroundError, match=f"net_arch.*{agent} takes a list"):
+            check_run_sizes(spec, hyperparams, env_spaces(env_id), "--hp")
