@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -87,6 +88,11 @@ class AtariPreprocessing(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return spec
 
 
+def needs_fire(action_names: Sequence[str]) -> bool:
+    """Whether a game's minimal action set has FIRE second (SB3's `FireResetEnv` test for games that need it)."""
+    return len(action_names) >= 3 and action_names[FIRE] == "FIRE"
+
+
 class FireAfterLifeLoss(gym.Wrapper):
     """Whole games only: after a lost life, press FIRE for one step in games that need it to go on.
 
@@ -100,8 +106,7 @@ class FireAfterLifeLoss(gym.Wrapper):
 
     def __init__(self, env: gym.Env) -> None:
         super().__init__(env)
-        meanings = env.unwrapped.get_action_meanings()
-        self.active = len(meanings) >= 3 and meanings[FIRE] == "FIRE"
+        self.active = needs_fire(env.unwrapped.get_action_meanings())
         self.lives = 0
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:

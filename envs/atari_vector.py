@@ -30,7 +30,7 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecMonitor
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
-from envs.atari import FIRE, FRAME_STACK, SCREEN_SIZE, is_atari, register_atari
+from envs.atari import FIRE, FRAME_STACK, SCREEN_SIZE, is_atari, needs_fire, register_atari
 from envs.vector import GymnasiumVecEnv
 
 FRAME_SKIP = 4
@@ -107,7 +107,8 @@ class AtariVecEnv(GymnasiumVecEnv):
         self.observation_space = gym.spaces.Box(0, 255, (FRAME_STACK, SCREEN_SIZE, SCREEN_SIZE), np.uint8)
         self.stacks = np.zeros((n_envs, *self.observation_space.shape), dtype=np.uint8)
         self.lives = np.zeros(n_envs, dtype=np.int32)
-        self.fire_after_life_loss = fire_after_life_loss and needs_fire(games.ale.get_action_set())
+        action_names = [action.name for action in games.ale.get_action_set()]
+        self.fire_after_life_loss = fire_after_life_loss and needs_fire(action_names)
         self.fire_next = np.zeros(n_envs, dtype=bool)
 
     def reset(self) -> VecEnvObs:
@@ -150,13 +151,6 @@ class AtariVecEnv(GymnasiumVecEnv):
                  "TimeLimit.truncated": bool(limited)}
                 for lives, frame, episode_frame, limited in zip(
                     info["lives"], info["frame_number"], info["episode_frame_number"], time_limit)]
-
-
-def needs_fire(action_set: list[Any]) -> bool:
-    """Whether a game's minimal action set has FIRE second (SB3's `FireResetEnv` test for games that need it)."""
-    from ale_py import Action
-
-    return len(action_set) >= 3 and action_set[FIRE] == Action.FIRE
 
 
 class LifeLossAndClipping(VecEnvWrapper):

@@ -246,11 +246,11 @@ def test_an_agent_that_never_presses_fire_cannot_freeze_a_whole_game():
 
 
 def test_games_that_do_not_need_fire_are_played_as_the_agent_says():
-    from envs.atari_vector import needs_fire
+    from envs.atari import needs_fire
 
     breakout, freeway = (AtariVecEnv(env_id, 1, fire_after_life_loss=True)
                          for env_id in ("ALE/Breakout-v5", "ALE/Freeway-v5"))
     assert breakout.fire_after_life_loss and not freeway.fire_after_life_loss  # Freeway: NOOP, UP, DOWN
-    assert not needs_fire(freeway.vector_env.ale.get_action_set())
+    assert not needs_fire([action.name for action in freeway.vector_env.ale.get_action_set()])
     for vec_env in (breakout, freeway):
         vec_env.close()
