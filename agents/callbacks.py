@@ -1,5 +1,4 @@
-"""Training callbacks: progress bar, hyperparameters for TensorBoard, evaluations (the best policy, stop when
-solved)."""
+"""Training callbacks: progress bar, hyperparameters for TensorBoard, the best policy, stop when solved."""
 
 from __future__ import annotations
 
@@ -13,10 +12,6 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import HParam
 from stable_baselines3.common.vec_env import VecEnv
 from tqdm.auto import tqdm
-
-from agents.evaluator import EvaluationResult
-from agents.live_files import PolicySnapshot, snapshot_from_model
-from agents.normalization import ObservationNormalizer
 
 
 class ProgressCallback(BaseCallback):
@@ -79,12 +74,43 @@ class HyperparamCallback(BaseCallback):
         return True
 
 
-class SolvedRule:
-    """When a run counts as solved: an evaluation that reaches `solved_at`, confirmed on fresh episodes.
+class BestPolicy(BaseCallback):
+    """Called by EvalCallback on each new best evaluation: keeps a copy of that policy.
+
+    A run that ends unsolved then shows the best policy its evaluations found, not the last weights, which
+    can have collapsed (a DQN that reached 400 can end below a random agent).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weights: dict[str, Any] | None = None
+        self.statistics: tuple[Any, Any, float] | None = None  # VecNormalize observation mean, var, count
+        self.step = 0
+
+    def _on_step(self) -> bool:
+        self.weights = {name: tensor.detach().clone() for name, tensor in self.model.policy.state_dict().items()}
+        rms = getattr(self.training_env, "obs_rms", None)
+        if rms is not None and not isinstance(rms, dict):
+            self.statistics = (rms.mean.copy(), rms.var.copy(), float(rms.count))
+        self.step = self.model.num_timesteps
+        return True
+
+    def restore(self, env: Any) -> None:
+        """Put the kept policy (and the observation statistics it saw) back into the model and `env`."""
+        if self.weights is None:
+            return
+        self.model.policy.load_state_dict(self.weights)
+        rms = getattr(env, "obs_rms", None)
+        if self.statistics is not None and rms is not None:
+            rms.mean, rms.var, rms.count = self.statistics
+
+
+class StopWhenSolved(BaseCallback):
+    """Called by EvalCallback after every evaluation: stops training once the policy is solved.
 
     An evaluation of a few episodes that reaches `solved_at` is a candidate, not a proof: a policy that
-    fails one episode in twenty can pass it by luck. The candidate is confirmed on fresh episodes (Gymnasium's
-    100 of them, played by the evaluator) before training stops; if the confirmation falls short, training
+    fails one episode in twenty can pass it by luck. The candidate is confirmed on `confirm` (fresh
+    episodes, Gymnasium's 100 of them) before training stops; if the confirmation falls short, training
     goes on and later evaluations try again.
 
     Where the target sits at the top of what an agent reaches (Acrobot's -73.5), a policy whose true mean is
@@ -93,88 +119,26 @@ class SolvedRule:
 
     Args:
         solved_at: The mean return that counts as solved.
+        confirm: Plays the current policy on fresh episodes and returns their returns.
         margin: Standard errors of the confirmation's mean by which it must clear `solved_at` (0: reach it).
     """
 
-    def __init__(self, solved_at: float, margin: float = 0.0) -> None:
+    def __init__(self, solved_at: float, confirm: Callable[[BaseAlgorithm, VecEnv], np.ndarray],
+                 margin: float = 0.0) -> None:
+        super().__init__()
         self.solved_at = solved_at
+        self.confirm = confirm
         self.margin = margin
+        self.solved = False
         self.confirmed_return: float | None = None  # the mean return of the latest confirmation
 
-    def confirms(self, confirmation: np.ndarray) -> bool:
-        """Whether the returns of a confirmation's fresh episodes make the run solved."""
-        returns = np.asarray(confirmation, dtype=np.float64)
+    def _on_step(self) -> bool:
+        if self.parent.last_mean_reward < self.solved_at:
+            return True
+        returns = np.asarray(self.confirm(self.model, self.training_env), dtype=np.float64)
         self.confirmed_return = float(returns.mean())
         standard_error = float(returns.std(ddof=1) / np.sqrt(returns.size)) if returns.size > 1 else 0.0
-        return self.confirmed_return - self.margin * standard_error >= self.solved_at
-
-
-class Evaluations(BaseCallback):
-    """Every `every` calls, hands a copy of the policy to `evaluator`; judges each result that comes back.
-
-    A result is logged to TensorBoard at the step of its copy (`eval/mean_reward`, `eval/mean_ep_length`,
-    `eval/confirmation_mean_reward`), kept when it is the best so far, passed to `on_evaluation`, and judged by
-    `rule`: a confirmed one stops training. Results come back at once (in place) or while training goes on (a
-    worker beside it); either way, `solved` is the copy that was confirmed and `best` the best one evaluated,
-    so what a run ends with never depends on where its evaluations ran.
-
-    Args:
-        evaluator: Plays the evaluations (agents.evaluator).
-        every: Calls (steps of all envs at once) between evaluations.
-        rule: When the run counts as solved; None trains the whole budget.
-        on_evaluation: Told of every result: the copy evaluated and its mean return.
-    """
-
-    def __init__(self, evaluator: Any, every: int, rule: SolvedRule | None,
-                 on_evaluation: Callable[[PolicySnapshot, float], None]) -> None:
-        super().__init__()
-        self.evaluator = evaluator
-        self.every = every
-        self.rule = rule
-        self.on_evaluation = on_evaluation
-        self.best: PolicySnapshot | None = None
-        self.best_return = float("-inf")
-        self.solved: PolicySnapshot | None = None
-        self._owed: dict[int, PolicySnapshot] = {}  # copies sent, by step, until their results come back
-
-    def _on_step(self) -> bool:
-        if self.n_calls % self.every == 0:
-            snapshot = snapshot_from_model(self.model, ObservationNormalizer.of_model(self.model))
-            self._owed[snapshot.step] = snapshot
-            self.evaluator.submit(snapshot)
-        return self._collect(wait=False)
-
-    def _on_training_end(self) -> None:
-        if self.solved is None:  # the budget is spent: the evaluations still owed may solve it yet
-            self._collect(wait=True)
-
-    def _collect(self, wait: bool) -> bool:
-        for result in self.evaluator.results(wait):
-            if not self._judge(result):
-                return False
-        return True
-
-    def _judge(self, result: EvaluationResult) -> bool:
-        snapshot = self._owed.pop(result.step)
-        mean = result.mean_return
-        self.logger.record("eval/mean_reward", mean)
-        self.logger.record("eval/mean_ep_length", float(np.mean(result.lengths)))
-        if result.confirmation is not None:
-            self.logger.record("eval/confirmation_mean_reward", float(np.mean(result.confirmation)))
-        self.logger.dump(result.step)
-        if mean > self.best_return:
-            self.best, self.best_return = snapshot, mean
-        self.on_evaluation(snapshot, mean)
-        if self.rule is not None and result.confirmation is not None and self.rule.confirms(result.confirmation):
-            self.solved = snapshot
-            return False
-        return True
-
-
-def restore_policy(model: BaseAlgorithm, env: VecEnv, snapshot: PolicySnapshot) -> None:
-    """Put the policy of `snapshot` (and the observation statistics it saw) back into the model and `env`."""
-    model.policy.load_state_dict(snapshot.weights)
-    rms = getattr(env, "obs_rms", None)
-    if snapshot.normalizer is not None and rms is not None:
-        rms.mean, rms.var, rms.count = (snapshot.normalizer.mean.copy(), snapshot.normalizer.var.copy(),
-                                        snapshot.normalizer.count)
+        self.logger.record("eval/confirmation_mean_reward", self.confirmed_return)
+        self.logger.dump(self.num_timesteps)
+        self.solved = self.confirmed_return - self.margin * standard_error >= self.solved_at
+        return not self.solved

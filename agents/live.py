@@ -21,15 +21,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.clip_writer import ClipQueue
 from agents.live_control import TrainingControl
-from agents.live_files import (
-    POLICY_FILE,
-    LiveStatus,
-    PolicySnapshot,
-    live_dir,
-    read_status,
-    snapshot_from_model,
-    write_snapshot,
-)
+from agents.live_files import POLICY_FILE, LiveStatus, live_dir, read_status, snapshot_from_model, write_snapshot
 from agents.models import save_model
 from agents.normalization import ObservationNormalizer
 from agents.training_state import save_checkpoint
@@ -137,13 +129,13 @@ class LiveFeed(BaseCallback):
         save_checkpoint(self.run_dir, self.model, self.training_env)
         folder = self.run_dir / "policies" / f"step-{self.model.num_timesteps}"
         folder.mkdir(parents=True, exist_ok=True)
-        save_model(folder, self.model, ObservationNormalizer.of_model(self.model))
+        save_model(folder, self.model, self._normalizer())
         shutil.copyfile(self.run_dir / "config.json", folder / "config.json")
         self.status.message = f"checkpoint saved at step {self.model.num_timesteps:,} (and policies/{folder.name})"
 
     def publish_policy(self) -> None:
         """Write the current policy as the newest snapshot."""
-        snapshot = snapshot_from_model(self.model, ObservationNormalizer.of_model(self.model))
+        snapshot = snapshot_from_model(self.model, self._normalizer())
         write_snapshot(live_dir(self.run_dir) / POLICY_FILE, snapshot)
         self.status.policy_step = snapshot.step
         self._last_snapshot = time.monotonic()
@@ -158,16 +150,19 @@ class LiveFeed(BaseCallback):
         self.status.save(self.run_dir)
         self._last_status = now
 
-    def on_evaluation(self, snapshot: PolicySnapshot, mean_return: float) -> None:
-        """An evaluation came back: add the point to the curve, publish the policy, queue a clip of the copy."""
-        self.status.evaluations.append((snapshot.step, float(mean_return)))
+    def evaluation_hook(self) -> BaseCallback:
+        """A callback for EvalCallback's `callback_after_eval`: records the point, publishes, queues a clip."""
+        return _AfterEvaluation(self)
+
+    def on_evaluation(self, mean_return: float) -> None:
+        self.status.evaluations.append((int(self.model.num_timesteps), float(mean_return)))
         solved_at = self.status.solved_at
         if solved_at is not None and mean_return >= solved_at:
             self.status.phase = "confirming"
         self.publish_policy()
         self.write_status()
         if self.clips is not None and self.clips.every_evaluation:
-            self.clips.add(snapshot)
+            self.clips.add(snapshot_from_model(self.model, self._normalizer()))
 
     def finish(self, phase: str, final_policy: bool = True) -> None:
         """Training is over: publish the policy it ends with (the one saved as model.pt) and the last status.
@@ -180,7 +175,7 @@ class LiveFeed(BaseCallback):
             return
         self._stop_clock()
         if final_policy:
-            snapshot = snapshot_from_model(self.model, ObservationNormalizer.of_model(self.model), final=True)
+            snapshot = snapshot_from_model(self.model, self._normalizer(), final=True)
             write_snapshot(live_dir(self.run_dir) / POLICY_FILE, snapshot)
             self.status.policy_step = snapshot.step
             if self.clips is not None:
@@ -195,6 +190,22 @@ class LiveFeed(BaseCallback):
         if self._running:
             self._active += time.monotonic() - self._stretch_start
         self._running = False
+
+    def _normalizer(self) -> ObservationNormalizer | None:
+        normalizing = self.model.get_vec_normalize_env()
+        return None if normalizing is None else ObservationNormalizer.from_vec_env(normalizing)
+
+
+class _AfterEvaluation(BaseCallback):
+    """Called by EvalCallback after each evaluation (its `parent`), with the mean return it measured."""
+
+    def __init__(self, feed: LiveFeed) -> None:
+        super().__init__()
+        self.feed = feed
+
+    def _on_step(self) -> bool:
+        self.feed.on_evaluation(self.parent.last_mean_reward)
+        return True
 
 
 def _earlier_status(run_dir: Path) -> LiveStatus | None:

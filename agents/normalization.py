@@ -30,12 +30,6 @@ class ObservationNormalizer:
         return cls(rms.mean.copy(), rms.var.copy(), float(rms.count), float(env.clip_obs), float(env.epsilon))
 
     @classmethod
-    def of_model(cls, model: Any) -> ObservationNormalizer | None:
-        """The statistics a stable-baselines3 model's policy sees now (through any wrapper), else None."""
-        normalizing = model.get_vec_normalize_env()
-        return None if normalizing is None else cls.from_vec_env(normalizing)
-
-    @classmethod
     def from_json(cls, data: Any, observation_shape: tuple[int, ...], where: str) -> ObservationNormalizer:
         """Rebuild from `to_json()` output read from a file, checking every field against the observations.
 

@@ -13,12 +13,11 @@ from typing import Any
 import numpy as np
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList, EvalCallback
 from stable_baselines3.common.vec_env import VecEnv, VecTransposeImage
 
-from agents.callbacks import Evaluations, HyperparamCallback, ProgressCallback, SolvedRule, restore_policy
+from agents.callbacks import BestPolicy, HyperparamCallback, ProgressCallback, StopWhenSolved
 from agents.evaluation import evaluate
-from agents.evaluator import EvaluationPlan, choose_evaluator
 from agents.live import LiveFeed, LiveOptions
 from agents.models import build_model, save_model
 from agents.normalization import ObservationNormalizer
@@ -149,14 +148,13 @@ def train(
     if resume_state is not None:
         restore_checkpoint(model, env, resume_state, run_dir)
 
-    rule = None if solved_at is None else SolvedRule(solved_at, hyperparams.get("confirm_margin") or 0.0)
-    plan = EvaluationPlan(eval_env, hyperparams["eval_episodes"], solved_at, _confirmation(env_id, seed))
-    evaluator = choose_evaluator(model, plan)  # forks its worker now, before training starts any thread
+    keeper = BestPolicy()
+    stopper = None if solved_at is None else StopWhenSolved(solved_at, _confirmation(env_id, seed),
+                                                            hyperparams.get("confirm_margin") or 0.0)
     feed = (live or LiveOptions()).feed(run_dir, hyperparams["n_timesteps"], solved_at)
-    evaluations = Evaluations(evaluator, max(hyperparams["eval_every"] // hyperparams["n_envs"], 1), rule,
-                              feed.on_evaluation)
-    callbacks = env_callbacks + _callbacks(spec, env_id, hyperparams, evaluations, feed, run_dir, checkpoint_every,
-                                           progress)
+    evaluation, callbacks = _callbacks(spec, env_id, hyperparams, eval_env, keeper, stopper, feed, run_dir,
+                                       checkpoint_every, progress)
+    callbacks = env_callbacks + callbacks
     remaining = max(hyperparams["n_timesteps"] - model.num_timesteps, 0)
     try:
         with sigterm_as_interrupt():
@@ -172,56 +170,58 @@ def train(
         raise PlaygroundError(f"{fault} Training stopped; a checkpoint was saved in {run_dir}: fix the env, "
                               f"then continue with --resume {run_dir}.") from None
     finally:
-        evaluator.close()
         env.close()
         eval_env.close()
 
-    return _finish(model, env, evaluations, feed, run_dir, start)
+    return _finish(model, env, evaluation.best_mean_reward, keeper, stopper, feed, run_dir, start)
 
 
-def _confirmation(env_id: str, seed: int) -> Callable[[BaseAlgorithm, ObservationNormalizer | None], np.ndarray]:
+def _confirmation(env_id: str, seed: int) -> Callable[[BaseAlgorithm, VecEnv], np.ndarray]:
     """The returns of a policy on CONFIRM_EPISODES fresh episodes, seeded apart from every other evaluation."""
-    def confirm(model: BaseAlgorithm, normalizer: ObservationNormalizer | None) -> np.ndarray:
+    def confirm(model: BaseAlgorithm, env: VecEnv) -> np.ndarray:
+        normalizer = ObservationNormalizer.from_vec_env(env)
         return np.asarray(evaluate(model, env_id, CONFIRM_EPISODES, seed + CONFIRMATION_SEED_OFFSET, normalizer))
 
     return confirm
 
 
-def _callbacks(spec: AgentSpec, env_id: str, hyperparams: dict[str, Any], evaluations: Evaluations, feed: LiveFeed,
-               run_dir: Path, checkpoint_every: float, progress: bool) -> list[BaseCallback]:
-    """The evaluations (keep the best policy, stop when solved and confirmed), the live feed, hyperparameters,
-    checkpoints and progress bar."""
-    callbacks: list[BaseCallback] = [HyperparamCallback(hyperparams), evaluations, feed]
+def _callbacks(spec: AgentSpec, env_id: str, hyperparams: dict[str, Any], eval_env: VecEnv, keeper: BestPolicy,
+               stopper: StopWhenSolved | None, feed: LiveFeed, run_dir: Path, checkpoint_every: float,
+               progress: bool) -> tuple[EvalCallback, list[BaseCallback]]:
+    """The evaluation (keep the best policy, publish it, stop when solved and confirmed), the live feed,
+    hyperparameters, checkpoints and progress bar."""
+    after_evaluation = CallbackList([feed.evaluation_hook()] + ([stopper] if stopper is not None else []))
+    evaluation = EvalCallback(eval_env, callback_on_new_best=keeper, callback_after_eval=after_evaluation,
+                              n_eval_episodes=hyperparams["eval_episodes"],
+                              eval_freq=max(hyperparams["eval_every"] // hyperparams["n_envs"], 1),
+                              deterministic=True, verbose=0, warn=False)
+    callbacks: list[BaseCallback] = [HyperparamCallback(hyperparams), evaluation, feed]
     if checkpoint_every > 0:
         callbacks.append(PeriodicCheckpoint(run_dir, checkpoint_every))
     if progress:
         callbacks.append(ProgressCallback(hyperparams["n_timesteps"], f"{spec.name} on {env_id}"))
-    return callbacks
+    return evaluation, callbacks
 
 
-def _finish(model: BaseAlgorithm, env: VecEnv, evaluations: Evaluations, feed: LiveFeed, run_dir: Path,
-            start: float) -> TrainingResult:
-    """Checkpoint the last weights, then save the policy to show and publish it to watchers: the confirmed one
-    when solved (training may have gone on while its evaluation ran beside it), else the best one evaluated."""
+def _finish(model: BaseAlgorithm, env: VecEnv, best: float, keeper: BestPolicy, stopper: StopWhenSolved | None,
+            feed: LiveFeed, run_dir: Path, start: float) -> TrainingResult:
+    """Checkpoint the last weights, then save the policy to show (the last, or the best one when unsolved) and
+    publish it to watchers."""
+    solved = stopper is not None and stopper.solved
     save_checkpoint(run_dir, model, env, include_replay=False)  # the last weights: --resume continues from them
-    solved, best = evaluations.solved, evaluations.best
-    if solved is not None:
-        restore_policy(model, env, solved)
-        model.num_timesteps = solved.step
-    elif best is not None and best.step < model.num_timesteps:
-        restore_policy(model, env, best)  # unsolved: keep the best policy the evaluations found, not the last weights
+    if not solved and keeper.step < model.num_timesteps:
+        keeper.restore(env)  # unsolved: keep the best policy the evaluations found, not the last weights
     normalizer = ObservationNormalizer.from_vec_env(env)
     model_path = save_model(run_dir, model, normalizer)
-    feed.finish("solved" if solved is not None else "budget spent")
-    rule = evaluations.rule
+    feed.finish("solved" if solved else "budget spent")
     return TrainingResult(
         model=model,
         normalizer=normalizer,
         model_path=model_path,
         timesteps=model.num_timesteps,
         seconds=time.perf_counter() - start,
-        solved=solved is not None,
-        best_eval_return=None if best is None else evaluations.best_return,
-        best_step=best.step if best is not None and solved is None else None,
-        confirmed_return=None if rule is None else rule.confirmed_return,
+        solved=solved,
+        best_eval_return=None if best == float("-inf") else float(best),
+        best_step=keeper.step if keeper.weights is not None and not solved else None,
+        confirmed_return=None if stopper is None else stopper.confirmed_return,
     )
